@@ -1,0 +1,147 @@
+// Package policy holds Apigee's policy types. Each type lives in its own file
+// and registers a Builder under its XML root element name; the flow engine
+// builds every policy of a bundle once at load and executes it per request.
+package policy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/apigo/apigo/bundle"
+	"github.com/apigo/apigo/policy/exchange"
+)
+
+// Policy is a built, immutable, concurrency-safe policy.
+type Policy interface {
+	// Execute runs the policy against one exchange. A failure is returned as
+	// a *Fault (other errors are wrapped into one by the engine).
+	Execute(ctx context.Context, x *exchange.Exchange) error
+}
+
+// Builder compiles one policy element. It reports problems through bc and
+// returns nil when the policy cannot be built.
+type Builder func(bc *BuildContext, p *bundle.Policy) Policy
+
+// BuildContext is what a Builder may use while compiling.
+type BuildContext struct {
+	Bundle   *bundle.Bundle
+	Env      *bundle.Environment
+	Problems *bundle.Problems
+	// Options are run-time switches chosen by the user (see Options).
+	Options *Options
+}
+
+// Options are user switches that change documented [?] behaviours.
+type Options struct {
+	// StrictTemplates makes an unresolved {ref} in a template a fault
+	// (steps.<policy>.UnresolvedVariable) when IgnoreUnresolvedVariables is
+	// false. Default false: unresolved references render as "" (Apigee X's
+	// message-template reference).
+	StrictTemplates bool
+}
+
+type registration struct {
+	build  Builder
+	prefix string
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]registration{}
+)
+
+// Register makes a policy type available under its XML root element name.
+// prefix is the flow-variable prefix of its failure flag
+// ("assignmessage" gives assignmessage.<name>.failed).
+func Register(rootElement, prefix string, b Builder) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[rootElement]; dup {
+		panic("policy: duplicate registration of " + rootElement)
+	}
+	registry[rootElement] = registration{build: b, prefix: prefix}
+}
+
+// Lookup returns the builder and failure-flag prefix of a policy type.
+func Lookup(rootElement string) (Builder, string, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	r, ok := registry[rootElement]
+	return r.build, r.prefix, ok
+}
+
+// Registered lists the supported policy types, sorted.
+func Registered() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// IsKnownApigeeType reports whether name is a policy type Apigee has,
+// whether or not apigo supports it yet.
+func IsKnownApigeeType(name string) bool { return knownTypes[name] }
+
+var knownTypes = map[string]bool{}
+
+func init() {
+	for _, n := range []string{
+		"AccessControl", "AccessEntity", "AssertCondition", "AssignMessage", "BasicAuthentication",
+		"ConcurrentRateLimit", "ConnectorCallout", "CORS", "DataCapture", "DecodeJWS", "DecodeJWT",
+		"DeleteOAuthV1Info", "DeleteOAuthV2Info", "ExternalCallout", "ExtractVariables", "FlowCallout",
+		"GenerateJWS", "GenerateJWT", "GetAPIProduct", "GetOAuthV1Info", "GetOAuthV2Info", "GraphQL",
+		"HMAC", "HTTPModifier", "IntegrationCallout", "InvalidateCache", "JavaCallout", "Javascript",
+		"JSONThreatProtection", "JSONToXML", "KeyValueMapOperations", "Ldap", "LLMTokenQuota",
+		"LookupCache", "MessageLogging", "MessageValidation", "MonetizationLimitsCheck", "OASValidation",
+		"OAuthV1", "OAuthV2", "PopulateCache", "PythonScript", "Quota", "RaiseFault",
+		"RegularExpressionProtection", "ResetQuota", "ResponseCache", "RevokeOAuthV2", "SAMLAssertion",
+		"GenerateSAMLAssertion", "ValidateSAMLAssertion", "ServiceCallout", "SetIntegrationRequest",
+		"SetOAuthV2Info", "SpikeArrest", "StatisticsCollector", "TraceCapture", "VerifyAPIKey",
+		"VerifyIAM", "VerifyJWS", "VerifyJWT", "XMLThreatProtection", "XMLToJSON", "XSL",
+		"SanitizeUserPrompt", "SanitizeModelResponse", "SemanticCacheLookup", "SemanticCachePopulate",
+		"PromptTokenLimit", "LLMTokenQuota",
+	} {
+		knownTypes[n] = true
+	}
+}
+
+// Fault is a run-time failure with Apigee's name, code and status. The flow
+// engine routes it to FaultRules and renders the default JSON fault body.
+type Fault struct {
+	Name        string // fault.name, e.g. "RaiseFault", "InvalidApiKey"
+	Code        string // detail.errorcode, e.g. "steps.raisefault.RaiseFault"
+	FaultString string // faultstring
+	Status      int    // HTTP status, 500 when zero
+	Reason      string // optional detail.reason (X), e.g. "TARGET_READ_TIMEOUT"
+	Source      string // "policy" or "target"
+	Policy      string // name of the failing policy, "" for target faults
+	// Response, when set, is the error response to start from instead of
+	// the default JSON fault body (RaiseFault's FaultResponse, a target's
+	// non-success response).
+	Response *exchange.Message
+	// Cause is the underlying error, if any.
+	Cause error
+}
+
+func (f *Fault) Error() string {
+	if f.Cause != nil {
+		return fmt.Sprintf("%s (%s): %s: %v", f.Name, f.Code, f.FaultString, f.Cause)
+	}
+	return fmt.Sprintf("%s (%s): %s", f.Name, f.Code, f.FaultString)
+}
+
+func (f *Fault) Unwrap() error { return f.Cause }
+
+// HTTPStatus is Status, or 500 when unset.
+func (f *Fault) HTTPStatus() int {
+	if f.Status == 0 {
+		return 500
+	}
+	return f.Status
+}
