@@ -144,14 +144,14 @@ type TargetEndpoint struct {
 
 // HTTPTargetConnection is a TargetEndpoint's (or ServiceCallout's) connection.
 type HTTPTargetConnection struct {
-	URL          string // may be a message template
-	URLPos       Pos
-	Path         string // with a LoadBalancer; may be a template
-	LoadBalancer *etree.Element
-	SSLInfo      *etree.Element
+	URL           string // may be a message template
+	URLPos        Pos
+	Path          string // with a LoadBalancer; may be a template
+	LoadBalancer  *etree.Element
+	SSLInfo       *etree.Element
 	HealthMonitor *etree.Element
-	Properties   []Property
-	Pos          Pos
+	Properties    []Property
+	Pos           Pos
 }
 
 // LocalTargetConnection is proxy chaining.
