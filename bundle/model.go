@@ -22,8 +22,9 @@ const (
 type Set struct {
 	Proxies     []*Bundle
 	SharedFlows []*Bundle
-	// Env is the selected environment of a workspace; never nil (an empty
-	// environment named "local" when none was given or found).
+	// Env is the selected environment of a workspace; never nil. Without a
+	// workspace environment it is empty and named after Options.Env, which
+	// may be "" (the caller picks a default name then).
 	Env *Environment
 }
 
@@ -42,8 +43,9 @@ type Bundle struct {
 	TargetEndpoints []*TargetEndpoint // sorted by name
 	SharedFlows     []*SharedFlow     // sharedflowbundle only, sorted by name
 	Policies        map[string]*Policy
-	// Resources maps "jsc://file.js", "xsl://x.xsl", "oas://spec.yaml",
-	// "properties://set" ... to file contents.
+	// Resources maps resources/<type>/<file> as "<type>://<file>"
+	// ("jsc://file.js", "xsl://x.xsl", "oas://spec.yaml",
+	// "properties://set.properties" ...) to file contents.
 	Resources map[string][]byte
 	// PropertySets maps set name -> key -> value (resources/properties/*.properties).
 	PropertySets map[string]map[string]string
@@ -62,9 +64,10 @@ type Pos struct {
 type Condition struct {
 	Text string
 	Pos  Pos
-	// Raw is the element text before trimming and XML unescaping offsets
-	// were applied; PosAt uses it to map a column inside Text back to the file.
-	Raw string
+	// Raw is the element's source text, before unescaping and trimming;
+	// PosAt uses it to map an offset inside Text back to the file.
+	Raw    string
+	rawPos Pos // where Raw starts in the file
 }
 
 // Step is a <Step> in a flow or fault rule.
@@ -127,6 +130,7 @@ type Property struct {
 type ProxyEndpoint struct {
 	Endpoint
 	BasePath       string // "/" when absent
+	BasePathPos    Pos    // of the <BasePath> text, else of the endpoint
 	VirtualHosts   []string
 	PostClientFlow *Flow // nil when absent
 	RouteRules     []*RouteRule
