@@ -96,7 +96,7 @@ func (x *Exchange) SetMessage(name string, m *Message) {
 	case "error":
 		x.errMsg = m
 	default:
-		delete(x.vars, name)
+		x.dropVarsUnder(name)
 		if m == nil {
 			delete(x.msgs, name)
 			return
@@ -105,6 +105,17 @@ func (x *Exchange) SetMessage(name string, m *Message) {
 			x.msgs = map[string]*Message{}
 		}
 		x.msgs[name] = m
+	}
+}
+
+// dropVarsUnder removes the plain variable name and every name below it,
+// which a message variable of that name now answers.
+func (x *Exchange) dropVarsUnder(name string) {
+	delete(x.vars, name)
+	for k := range x.vars {
+		if len(k) > len(name) && k[len(name)] == '.' && strings.HasPrefix(k, name) {
+			delete(x.vars, k)
+		}
 	}
 }
 
@@ -132,13 +143,16 @@ func (x *Exchange) SetPropertySets(ps map[string]map[string]string) {
 // Lookup returns the typed value of a flow variable; ok is false when it is
 // unset (Apigee's null). It satisfies conditions.Vars and template.Vars.
 func (x *Exchange) Lookup(name string) (any, bool) {
+	// Stored variables never shadow message properties: writes to those go
+	// to the message, and SetMessage drops stale names below a new message
+	// variable. So the cheap map lookup can go first.
+	if v, ok := x.vars[name]; ok {
+		return v, true
+	}
 	if r, ok := x.messageRef(name); ok {
 		if v, found, known := x.readMessage(r); known {
 			return v, found
 		}
-	}
-	if v, ok := x.vars[name]; ok {
-		return v, true
 	}
 	return x.computed(name)
 }

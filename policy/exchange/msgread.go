@@ -227,12 +227,44 @@ func headerLines(h http.Header, name string) ([]string, bool) {
 	if vs, ok := h[name]; ok {
 		return vs, true
 	}
+	var buf [64]byte
+	if canon, ok := canonicalInto(buf[:0], name); ok {
+		if vs, ok := h[string(canon)]; ok { // no allocation for a map key
+			return vs, true
+		}
+	}
+	// Keys a caller stored without canonicalising.
 	for k, vs := range h {
 		if strings.EqualFold(k, name) {
 			return vs, true
 		}
 	}
 	return nil, false
+}
+
+// canonicalInto writes the canonical form of a header name into buf
+// ("content-type" → "Content-Type"); ok is false for names net/textproto
+// would leave alone (non-token bytes) or that do not fit.
+func canonicalInto(buf []byte, name string) ([]byte, bool) {
+	if len(name) > cap(buf) {
+		return nil, false
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || c == ':' {
+			return nil, false
+		}
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+		upper = c == '-'
+	}
+	return buf, true
 }
 
 // splitHeader splits header lines on commas, trimming each value, as

@@ -220,3 +220,16 @@ func TestCustomMessageVariables(t *testing.T) {
 		t.Errorf("Set(%q, *Message) = %v, Message() = %v", "created", err, x.Message("created"))
 	}
 }
+
+func TestCanonicalInto(t *testing.T) {
+	for _, name := range []string{"accept", "CONTENT-TYPE", "x-api-key", "X-Forwarded-For", "a--b", "-x", "dnt", "x_under"} {
+		var buf [64]byte
+		got, ok := canonicalInto(buf[:0], name)
+		if want := http.CanonicalHeaderKey(name); !ok || string(got) != want {
+			t.Errorf("canonicalInto(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+	if _, ok := canonicalInto(nil, "has space"); ok {
+		t.Errorf("canonicalInto(%q) ok, want refused", "has space")
+	}
+}
