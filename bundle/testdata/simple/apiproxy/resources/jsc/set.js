@@ -1,0 +1,1 @@
+context.setVariable("x", "1");
