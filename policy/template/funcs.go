@@ -224,7 +224,10 @@ func compileRandomLong(args []arg) (evaluator, error) {
 			}
 		}
 		n, ok := randomBetween(lo, hi)
-		return strconv.FormatInt(n, 10), ok
+		if !ok {
+			return "", false
+		}
+		return strconv.FormatInt(n, 10), true
 	}, nil
 }
 

@@ -53,7 +53,8 @@ func normalizeJSONPath(expr string) string {
 // String returns the source expression.
 func (p *JSONPath) String() string { return p.expr }
 
-// Eval parses jsonText and returns the matched values, in document order: string,
+// Eval parses jsonText and returns the matched values (in document order, except that
+// recursive descent may visit deeper matches first): string,
 // bool, int64, float64, nil, []any or map[string]any. No match gives an empty slice.
 func (p *JSONPath) Eval(jsonText string) ([]any, error) {
 	doc, err := oj.ParseString(jsonText)

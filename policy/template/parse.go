@@ -215,9 +215,10 @@ func (p *parser) parseArgs(s string, i, off int) ([]arg, int, error) {
 	}
 }
 
-// parseArg parses one argument at s[i]: a 'quoted literal', or a bare token that is a
-// variable name (with an optional :default) when it starts with a letter or '_', and a
-// literal otherwise (numbers, $.json.paths, /xpaths).
+// parseArg parses one argument at s[i]: a 'quoted literal'; a bare token starting with
+// a letter or '_', which is a variable name with an optional :default; or another bare
+// token, which is a literal (numbers, $.json.paths, /xpaths; it may hold balanced
+// (...) and [...] groups, quotes inside them, and colons).
 func (p *parser) parseArg(s string, i, off int) (arg, int, error) {
 	if i < len(s) && s[i] == '\'' {
 		k := strings.IndexByte(s[i+1:], '\'')
@@ -226,6 +227,13 @@ func (p *parser) parseArg(s string, i, off int) (arg, int, error) {
 		}
 		return arg{lit: true, text: s[i+1 : i+1+k], off: off + i}, i + k + 2, nil
 	}
+	if i < len(s) && !isNameStart(s[i]) && !isArgStop(s[i]) {
+		k, err := literalEnd(s, i, off)
+		if err != nil {
+			return arg{}, 0, err
+		}
+		return arg{lit: true, text: s[i:k], off: off + i}, k, nil
+	}
 	k := nameEnd(s, i)
 	if k == i {
 		if k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
@@ -233,7 +241,7 @@ func (p *parser) parseArg(s string, i, off int) (arg, int, error) {
 		}
 		return arg{}, 0, &SyntaxError{Offset: off + k, Msg: "empty function argument"}
 	}
-	a := arg{text: s[i:k], off: off + i, lit: !isNameStart(s[i])}
+	a := arg{text: s[i:k], off: off + i}
 	if k < len(s) && s[k] == ':' {
 		d := k + 1
 		k = defaultEnd(s, d)
@@ -243,6 +251,56 @@ func (p *parser) parseArg(s string, i, off int) (arg, int, error) {
 		return arg{}, 0, &SyntaxError{Offset: off + i, Msg: "nested function calls are not allowed"}
 	}
 	return a, k, nil
+}
+
+func isArgStop(c byte) bool {
+	switch c {
+	case ',', ')', '(', '{', '}', '\'', '"', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+// literalEnd returns the end of a bare literal argument at s[i]: it stops at ',' or
+// ')' outside brackets and at whitespace; quotes are only allowed inside brackets.
+func literalEnd(s string, i, off int) (int, error) {
+	var stack []byte
+	for k := i; k < len(s); k++ {
+		switch c := s[k]; c {
+		case '(', '[':
+			stack = append(stack, c)
+		case ')', ']':
+			if len(stack) == 0 {
+				if c == ')' {
+					return k, nil
+				}
+				return 0, &SyntaxError{Offset: off + k, Msg: "unbalanced ']' in argument"}
+			}
+			if open := stack[len(stack)-1]; (open == '(') != (c == ')') {
+				return 0, &SyntaxError{Offset: off + k, Msg: fmt.Sprintf("mismatched %q in argument", c)}
+			}
+			stack = stack[:len(stack)-1]
+		case ',':
+			if len(stack) == 0 {
+				return k, nil
+			}
+		case '\'', '"':
+			if len(stack) == 0 {
+				return k, nil
+			}
+			q := strings.IndexByte(s[k+1:], c)
+			if q < 0 {
+				return 0, &SyntaxError{Offset: off + k, Msg: "unterminated string literal"}
+			}
+			k += q + 1
+		case ' ', '\t', '\n', '\r', '{', '}':
+			return k, nil
+		}
+	}
+	if len(stack) > 0 {
+		return 0, &SyntaxError{Offset: off + i, Msg: "unbalanced brackets in argument"}
+	}
+	return len(s), nil
 }
 
 // defaultEnd returns the end of an argument default value starting at s[i].

@@ -39,8 +39,8 @@ const (
 )
 
 // Eval parses xmlText and evaluates the expression, converting the result to typ:
-// "nodeset" (or "") → []string, each matched node serialized (elements as XML, attribute
-// and text nodes as their value); "node" → string, the first node serialized, or nil;
+// "nodeset" (or "") → []string, each matched node serialized (elements as XML without
+// inherited namespace declarations, attribute and text nodes as their value); "node" → string, the first node serialized, or nil;
 // "string" → string (XPath string value); "number" → float64; "boolean" → bool.
 func (p *XPath) Eval(xmlText string, typ string) (any, error) {
 	doc, err := xmlquery.Parse(strings.NewReader(xmlText))
