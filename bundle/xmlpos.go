@@ -196,7 +196,7 @@ func syntaxError(dec *xml.Decoder, src []byte, err error) *posError {
 	lt := newLineTable(src)
 	off := len(src)
 	if line >= 1 && line <= len(lt) {
-		off = min(lt[line-1]+col-1, len(src))
+		off = max(0, min(lt[line-1]+col-1, len(src)))
 	}
 	msg := err.Error()
 	var se *xml.SyntaxError
