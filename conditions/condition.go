@@ -60,7 +60,8 @@ func Compile(src string, opts ...Option) (*Condition, error) {
 		source = b.String()
 	}
 	if err := c.compileExpr(source); err != nil {
-		return nil, newSyntaxError(src, 0, "internal error lowering condition: %v", err)
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return nil, newSyntaxError(src, 0, "internal error lowering condition: %s", msg)
 	}
 	c.pool.New = c.newEvaluator
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -416,4 +417,30 @@ func TestMustCompilePanics(t *testing.T) {
 		}
 	}()
 	MustCompile("a =")
+}
+
+func TestLimits(t *testing.T) {
+	cases := []struct {
+		src, msg string
+		col      int
+	}{
+		{strings.Repeat("(", maxDepth+1) + "a" + strings.Repeat(")", maxDepth+1), "nested more than", maxDepth + 1},
+		{strings.Repeat("!", maxDepth+1) + "a", "nested more than", maxDepth + 1},
+		{"a" + strings.Repeat(" or a", maxTerms), "more than 1000 comparisons", 5*maxTerms + 1},
+	}
+	for _, tc := range cases {
+		_, err := Compile(tc.src)
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(se.Msg, tc.msg) || se.Col != tc.col {
+			t.Errorf("Compile(<%d bytes>) error = %v, want %q at col %d", len(tc.src), err, tc.msg, tc.col)
+		}
+	}
+	deep := strings.Repeat("(", maxDepth) + "a" + strings.Repeat(")", maxDepth)
+	if _, err := Compile(deep); err != nil {
+		t.Errorf("Compile(%d nested parentheses): %v", maxDepth, err)
+	}
+	long := "a" + strings.Repeat(" or a", maxTerms-1)
+	if c, err := Compile(long); err != nil || !c.Eval(mapVars{"a": true}) {
+		t.Errorf("Compile(%d comparisons) = %v, want a working condition", maxTerms, err)
+	}
 }

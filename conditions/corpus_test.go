@@ -31,20 +31,24 @@ func corpusConditions(tb testing.TB) []corpusCondition {
 		tb.Skipf("corpus not available: %v", err)
 	}
 	var out []corpusCondition
-	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+	if err := walkCorpus(func(c corpusCondition) { out = append(out, c) }); err != nil {
+		tb.Fatalf("walking corpus: %v", err)
+	}
+	return out
+}
+
+// walkCorpus calls fn for every condition of every .xml file in the corpus.
+func walkCorpus(fn func(corpusCondition)) error {
+	return filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".xml") {
 			return err
 		}
 		rel, _ := filepath.Rel(corpusDir, path)
 		for _, text := range xmlConditionTexts(path) {
-			out = append(out, corpusCondition{file: rel, text: text})
+			fn(corpusCondition{file: rel, text: text})
 		}
 		return nil
 	})
-	if err != nil {
-		tb.Fatalf("walking corpus: %v", err)
-	}
-	return out
 }
 
 // xmlConditionTexts returns condition element texts of one file; a file

@@ -5,11 +5,30 @@ package conditions
 // associative. "not" applies to the comparison or group that follows it, so
 // `not a = "x"` means not (a = "x").
 type parser struct {
-	lex  lexer
-	tok  token
-	vars []string
-	seen map[string]bool
+	lex   lexer
+	tok   token
+	vars  []string
+	seen  map[string]bool
+	depth int // current nesting of parentheses and "not"
+	terms int // comparisons and bare operands so far
 }
+
+// Limits that keep hostile conditions from exhausting the stack or the
+// expr compiler; real bundles stay far below them.
+const (
+	maxDepth = 100
+	maxTerms = 1000
+)
+
+// enter counts one level of nesting at pos; leave undoes it.
+func (p *parser) enter(pos int) error {
+	if p.depth++; p.depth > maxDepth {
+		return p.errorf(pos, "condition nested more than %d levels deep", maxDepth)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 // parse parses a whole condition.
 func parse(src string) (node, []string, error) {
@@ -83,6 +102,10 @@ func (p *parser) parseNot() (node, error) {
 		return p.parsePrimary()
 	}
 	at := p.tok.pos
+	if err := p.enter(at); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -96,6 +119,10 @@ func (p *parser) parseNot() (node, error) {
 func (p *parser) parsePrimary() (node, error) {
 	if p.tok.kind == tLParen {
 		open := p.tok.pos
+		if err := p.enter(open); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -114,6 +141,9 @@ func (p *parser) parsePrimary() (node, error) {
 
 // parseComparison parses "operand [OP operand]".
 func (p *parser) parseComparison() (node, error) {
+	if p.terms++; p.terms > maxTerms {
+		return nil, p.errorf(p.tok.pos, "condition has more than %d comparisons", maxTerms)
+	}
 	l, err := p.parseOperand()
 	if err != nil {
 		return nil, err
