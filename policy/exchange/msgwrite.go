@@ -80,33 +80,34 @@ func (x *Exchange) writeMessage(r msgRef, v any, system bool) (done bool, err er
 	if !settable[class] || (!system && !writable[r.kind][class]) {
 		return true, &ReadOnlyError{Name: name}
 	}
-	m := x.ensureMessage(r)
+	m, target := r.m, ""
 	if m == nil {
-		return true, fmt.Errorf("cannot set %s: there is no %s message", name, r.name)
+		if m, target = x.placeholder(r); m == nil {
+			return true, fmt.Errorf("cannot set %s: there is no %s message", name, r.name)
+		}
 	}
 	if err := x.applyWrite(m, r.prop, class, v); err != nil {
 		return true, fmt.Errorf("cannot set %s: %w", name, err)
 	}
+	if target != "" {
+		x.SetMessage(target, m)
+	}
 	return true, nil
 }
 
-// ensureMessage creates the response (or error) message on first write,
-// as Apigee's empty placeholder response is writable in request flows.
-func (x *Exchange) ensureMessage(r msgRef) *Message {
-	if r.m != nil {
-		return r.m
-	}
-	name := r.name
+// placeholder is the empty response (or error) message a first write
+// creates, as Apigee's placeholder response is writable in request flows;
+// target names where to store it once the write succeeded.
+func (x *Exchange) placeholder(r msgRef) (m *Message, target string) {
+	target = r.name
 	if r.kind == kindMessage {
-		name = x.current
+		target = x.current
 	}
-	switch name {
+	switch target {
 	case "response", "error":
-		m := NewResponse()
-		x.SetMessage(name, m)
-		return m
+		return NewResponse(), target
 	}
-	return nil
+	return nil, ""
 }
 
 func (x *Exchange) applyWrite(m *Message, prop, class string, v any) error {

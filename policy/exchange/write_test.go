@@ -191,3 +191,32 @@ func TestHeaderWriteKeepsOtherHeaders(t *testing.T) {
 		t.Errorf("after Set(request.header.Accept): headers %v, want %v", got, want)
 	}
 }
+
+func TestFailedWriteCreatesNothing(t *testing.T) {
+	x := New()
+	if err := x.Set("response.status.code", "abc"); err == nil {
+		t.Fatal("Set(response.status.code, abc) succeeded")
+	}
+	if x.Response() != nil {
+		t.Errorf("a failed Set created the response: %+v", x.Response())
+	}
+	x.SetCurrent("response")
+	if err := x.Set("message.header.X", "1"); err != nil || x.Response().Header.Get("X") != "1" {
+		t.Errorf("Set(message.header.X) with no response = %v, response %v", err, x.Response())
+	}
+}
+
+func TestScalarReplacesCustomMessage(t *testing.T) {
+	x := New()
+	_ = x.Set("calloutResponse.content", "stale plain variable")
+	x.SetMessage("calloutResponse", NewResponse())
+	if got := x.Get("calloutResponse.content"); got != "" {
+		t.Errorf("calloutResponse.content = %#v after SetMessage, want the message's empty content", got)
+	}
+	if err := x.Set("calloutResponse", "scalar"); err != nil {
+		t.Fatalf("Set(calloutResponse, scalar) = %v", err)
+	}
+	if x.Message("calloutResponse") != nil || x.Get("calloutResponse") != "scalar" {
+		t.Errorf("after Set(calloutResponse, scalar): message %v, value %#v", x.Message("calloutResponse"), x.Get("calloutResponse"))
+	}
+}
