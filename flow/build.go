@@ -1,0 +1,395 @@
+// Package flow compiles a loaded bundle set into an executable engine and
+// runs Apigee's flow for each request: ProxyEndpoint flows, RouteRules,
+// TargetEndpoint flows, the target call, response flows, fault handling and
+// PostClientFlow, in exactly Apigee's order.
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/apigo/apigo/bundle"
+	"github.com/apigo/apigo/conditions"
+	"github.com/apigo/apigo/policy"
+	"github.com/apigo/apigo/policy/template"
+)
+
+// Options configure Build. The zero value is usable.
+type Options struct {
+	// Org is organization.name; default "local".
+	Org string
+	// Env is environment.name when the loaded set has no named environment;
+	// default "local".
+	Env string
+	// Transport sends target requests; nil means one pooled transport per
+	// TargetEndpoint honouring its connect/io/keepalive properties.
+	Transport http.RoundTripper
+	// MapURL rewrites outgoing URLs that start with From to start with To.
+	MapURL []URLMap
+	// ProxyDefaultFaultRuleAfterTargetFault runs the ProxyEndpoint's
+	// DefaultFaultRule after a target-side fault even when a TargetEndpoint
+	// FaultRule ran and the proxy rule lacks AlwaysEnforce. Default true
+	// (reference 6.6: "make it a switch defaulting to runs"); a nil pointer
+	// means true.
+	ProxyDefaultFaultRuleAfterTargetFault *bool
+	// Policy holds switches for policy behaviours.
+	Policy policy.Options
+	// Log receives one line per request; nil discards.
+	Log func(line string)
+}
+
+// URLMap is one --map-url FROM=TO rewrite.
+type URLMap struct{ From, To string }
+
+// ParseURLMap parses "FROM=TO".
+func ParseURLMap(s string) (URLMap, error) {
+	from, to, ok := strings.Cut(s, "=")
+	if !ok || from == "" || to == "" {
+		return URLMap{}, fmt.Errorf("--map-url wants FROM=TO, got %q", s)
+	}
+	return URLMap{From: from, To: to}, nil
+}
+
+// step is a compiled <Step>.
+type step struct {
+	name            string // policy name
+	kind            string // policy type
+	prefix          string // failure-flag prefix
+	pol             policy.Policy
+	cond            *conditions.Condition
+	enabled         bool
+	continueOnError bool
+}
+
+// segment is one compiled flow (PreFlow, conditional Flow, PostFlow ...).
+type segment struct {
+	name, description string
+	cond              *conditions.Condition
+	request, response []*step
+}
+
+type faultRule struct {
+	name          string
+	cond          *conditions.Condition
+	steps         []*step
+	alwaysEnforce bool
+}
+
+// endpoint is what compiled Proxy and Target endpoints share.
+type endpoint struct {
+	name        string
+	preFlow     *segment
+	flows       []*segment
+	postFlow    *segment
+	faultRules  []*faultRule
+	defaultRule *faultRule
+	props       map[string]string
+}
+
+type routeRule struct {
+	name   string
+	cond   *conditions.Condition
+	target *targetEndpoint // nil with url or for a null route
+	url    *template.Template
+}
+
+type proxyEndpoint struct {
+	endpoint
+	proxy      *proxy
+	pos        bundle.Pos
+	basePath   string
+	postClient *segment
+	routes     []*routeRule
+	// streamRequest is true when no step on the request path can read the
+	// body, so it is streamed to the target instead of buffered.
+	streamRequest bool
+}
+
+type targetEndpoint struct {
+	endpoint
+	url       *template.Template // nil without HTTPTargetConnection/URL
+	client    *targetClient
+	streamRsp bool // no target or proxy response step can read the body
+}
+
+// proxy is one deployed API proxy bundle.
+type proxy struct {
+	name, revision string
+	propertySets   map[string]map[string]string
+	endpoints      []*proxyEndpoint
+	targets        map[string]*targetEndpoint
+}
+
+type builder struct {
+	opts     *Options
+	set      *bundle.Set
+	problems *bundle.Problems
+	bc       *policy.BuildContext
+	b        *bundle.Bundle
+	policies map[string]*step // built once per bundle, shared by steps
+}
+
+// Build compiles a loaded set. It returns a nil engine only when errors
+// make serving impossible; warnings come back with a usable engine.
+func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
+	ps := &bundle.Problems{}
+	if opts.Org == "" {
+		opts.Org = "local"
+	}
+	env := opts.Env
+	if set.Env != nil && set.Env.Name != "" {
+		env = set.Env.Name
+	}
+	if env == "" {
+		env = "local"
+	}
+	opts.Env = env
+	e := &Engine{opts: opts}
+	e.urlClient, _ = newTargetClient(nil, &e.opts)
+	for _, b := range set.Proxies {
+		bd := &builder{opts: &e.opts, set: set, problems: ps, b: b, policies: map[string]*step{}}
+		bd.bc = &policy.BuildContext{Bundle: b, Env: set.Env, Problems: ps, Options: &e.opts.Policy}
+		e.proxies = append(e.proxies, bd.proxy())
+	}
+	for _, p := range e.proxies {
+		e.endpoints = append(e.endpoints, p.endpoints...)
+	}
+	sort.SliceStable(e.endpoints, func(i, j int) bool {
+		return len(e.endpoints[i].basePath) > len(e.endpoints[j].basePath)
+	})
+	for i := 1; i < len(e.endpoints); i++ {
+		if e.endpoints[i].basePath == e.endpoints[i-1].basePath {
+			ps.Errorf(e.endpoints[i].pos, "base path %s is served by both %s/%s and %s/%s",
+				e.endpoints[i].basePath, e.endpoints[i-1].proxy.name, e.endpoints[i-1].name,
+				e.endpoints[i].proxy.name, e.endpoints[i].name)
+		}
+	}
+	ps.Sort()
+	if ps.HasErrors() {
+		return nil, ps
+	}
+	return e, ps
+}
+
+func (bd *builder) proxy() *proxy {
+	b := bd.b
+	p := &proxy{name: b.Name, revision: b.Revision, propertySets: b.PropertySets, targets: map[string]*targetEndpoint{}}
+	for _, te := range b.TargetEndpoints {
+		p.targets[te.Name] = bd.target(te)
+	}
+	for _, pe := range b.ProxyEndpoints {
+		p.endpoints = append(p.endpoints, bd.proxyEndpoint(p, pe))
+	}
+	// Build the policies no step names too, so validate reports them.
+	names := make([]string, 0, len(b.Policies))
+	for n := range b.Policies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		bd.policy(n)
+	}
+	return p
+}
+
+func (bd *builder) proxyEndpoint(p *proxy, pe *bundle.ProxyEndpoint) *proxyEndpoint {
+	c := &proxyEndpoint{proxy: p, basePath: normalizeBasePath(pe.BasePath), pos: pe.Pos}
+	c.endpoint = bd.endpoint(&pe.Endpoint)
+	if pe.PostClientFlow != nil {
+		c.postClient = bd.segment(pe.PostClientFlow)
+	}
+	for _, rr := range pe.RouteRules {
+		r := &routeRule{name: rr.Name, cond: bd.condition(rr.Condition)}
+		switch {
+		case rr.TargetEndpoint != "":
+			// The loader reports a TargetEndpoint that does not exist.
+			r.target = p.targets[rr.TargetEndpoint]
+		case rr.URL != "":
+			r.url = bd.template(rr.URL, rr.Pos)
+		}
+		c.routes = append(c.routes, r)
+	}
+	c.streamRequest = !hasSteps(c.preFlow, c.postFlow, true) && !anyFlowSteps(c.flows, true)
+	for _, r := range c.routes {
+		if r.target != nil && (hasSteps(r.target.preFlow, r.target.postFlow, true) || anyFlowSteps(r.target.flows, true)) {
+			c.streamRequest = false
+		}
+	}
+	for _, t := range p.targets {
+		t.streamRsp = t.streamRsp && !hasSteps(c.preFlow, c.postFlow, false) && !anyFlowSteps(c.flows, false)
+	}
+	return c
+}
+
+func hasSteps(pre, post *segment, request bool) bool {
+	if request {
+		return len(pre.request)+len(post.request) > 0
+	}
+	return len(pre.response)+len(post.response) > 0
+}
+
+func anyFlowSteps(flows []*segment, request bool) bool {
+	for _, f := range flows {
+		if (request && len(f.request) > 0) || (!request && len(f.response) > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func normalizeBasePath(bp string) string {
+	bp = strings.TrimSpace(bp)
+	if bp == "" || bp == "/" {
+		return "/"
+	}
+	if !strings.HasPrefix(bp, "/") {
+		bp = "/" + bp
+	}
+	return strings.TrimRight(bp, "/")
+}
+
+func (bd *builder) target(te *bundle.TargetEndpoint) *targetEndpoint {
+	t := &targetEndpoint{endpoint: bd.endpoint(&te.Endpoint)}
+	t.streamRsp = !hasSteps(t.preFlow, t.postFlow, false) && !anyFlowSteps(t.flows, false)
+	switch {
+	case te.HTTP != nil:
+		if te.HTTP.LoadBalancer != nil {
+			bd.problems.Warnf(te.HTTP.Pos, "TargetEndpoint %q: LoadBalancer target servers are not supported yet; requests routed here fail with 503 NoActiveTargets", te.Name)
+		} else if strings.TrimSpace(te.HTTP.URL) == "" {
+			bd.problems.Errorf(te.HTTP.Pos, "TargetEndpoint %q: HTTPTargetConnection has neither URL nor LoadBalancer", te.Name)
+		} else {
+			t.url = bd.template(strings.TrimSpace(te.HTTP.URL), te.HTTP.URLPos)
+		}
+		props := map[string]string{}
+		for _, p := range te.HTTP.Properties {
+			props[p.Name] = strings.TrimSpace(p.Value)
+		}
+		for k, v := range props {
+			t.props[k] = v
+		}
+		cl, err := newTargetClient(t.props, bd.opts)
+		if err != nil {
+			bd.problems.Errorf(te.HTTP.Pos, "TargetEndpoint %q: %v", te.Name, err)
+		}
+		t.client = cl
+	case te.Local != nil:
+		bd.problems.Warnf(te.Local.Pos, "TargetEndpoint %q: LocalTargetConnection (proxy chaining) is not supported yet", te.Name)
+	default:
+		bd.problems.Warnf(te.Pos, "TargetEndpoint %q has no HTTPTargetConnection", te.Name)
+	}
+	return t
+}
+
+func (bd *builder) endpoint(ep *bundle.Endpoint) endpoint {
+	e := endpoint{name: ep.Name, props: map[string]string{}}
+	for _, p := range ep.Properties {
+		e.props[p.Name] = strings.TrimSpace(p.Value)
+	}
+	e.preFlow = bd.segment(ep.PreFlow)
+	e.postFlow = bd.segment(ep.PostFlow)
+	for _, f := range ep.Flows {
+		e.flows = append(e.flows, bd.segment(f))
+	}
+	for _, fr := range ep.FaultRules {
+		e.faultRules = append(e.faultRules, bd.faultRule(fr))
+	}
+	if ep.DefaultFaultRule != nil {
+		e.defaultRule = bd.faultRule(ep.DefaultFaultRule)
+	}
+	return e
+}
+
+func (bd *builder) segment(f *bundle.Flow) *segment {
+	if f == nil {
+		return &segment{}
+	}
+	return &segment{
+		name: f.Name, description: f.Description, cond: bd.condition(f.Condition),
+		request: bd.steps(f.Request), response: bd.steps(f.Response),
+	}
+}
+
+func (bd *builder) faultRule(fr *bundle.FaultRule) *faultRule {
+	return &faultRule{name: fr.Name, cond: bd.condition(fr.Condition), steps: bd.steps(fr.Steps), alwaysEnforce: fr.AlwaysEnforce}
+}
+
+func (bd *builder) steps(in []*bundle.Step) []*step {
+	var out []*step
+	for _, s := range in {
+		pol := bd.policy(s.Name)
+		if pol == nil {
+			continue
+		}
+		cp := *pol
+		cp.cond = bd.condition(s.Condition)
+		out = append(out, &cp)
+	}
+	return out
+}
+
+// policy builds the named policy once per bundle.
+func (bd *builder) policy(name string) *step {
+	if st, ok := bd.policies[name]; ok {
+		return st
+	}
+	p := bd.b.Policies[name]
+	if p == nil {
+		// The loader reports steps naming missing policies.
+		bd.policies[name] = nil
+		return nil
+	}
+	st := &step{name: p.Name, kind: p.Type, enabled: p.Enabled, continueOnError: p.ContinueOnError}
+	build, prefix, ok := policy.Lookup(p.Type)
+	switch {
+	case ok:
+		st.prefix = prefix
+		st.pol = build(bd.bc, p)
+		if st.pol == nil {
+			st.pol = failing{fault: buildFailedFault(p)}
+		}
+	case policy.IsKnownApigeeType(p.Type):
+		bd.problems.Warnf(p.Pos, "policy %q: %s is an Apigee policy type apigo does not support yet; the step faults with steps.%s.NotSupported when it runs", p.Name, p.Type, strings.ToLower(p.Type))
+		st.prefix = strings.ToLower(p.Type)
+		st.pol = failing{fault: &policy.Fault{Name: "NotSupported", Code: "steps." + strings.ToLower(p.Type) + ".NotSupported",
+			FaultString: fmt.Sprintf("%s policy %s is not supported by apigo", p.Type, p.Name), Status: 500, Source: "policy", Policy: p.Name}}
+	default:
+		bd.problems.Errorf(p.Pos, "policy %q: unknown policy type <%s>", p.Name, p.Type)
+		st = nil
+	}
+	bd.policies[name] = st
+	return st
+}
+
+func buildFailedFault(p *bundle.Policy) *policy.Fault {
+	return &policy.Fault{Name: "ExecutionFailed", Code: "steps." + strings.ToLower(p.Type) + ".ExecutionFailed",
+		FaultString: fmt.Sprintf("%s policy %s could not be built", p.Type, p.Name), Status: 500, Source: "policy", Policy: p.Name}
+}
+
+func (bd *builder) condition(c *bundle.Condition) *conditions.Condition {
+	if c == nil || strings.TrimSpace(c.Text) == "" {
+		return nil
+	}
+	cond, err := conditions.Compile(c.Text)
+	if err != nil {
+		var se *conditions.SyntaxError
+		if errors.As(err, &se) {
+			bd.problems.Errorf(c.PosAt(se.Offset), "condition: %s", se.Msg)
+		} else {
+			bd.problems.Errorf(c.Pos, "condition: %v", err)
+		}
+		return nil
+	}
+	return cond
+}
+
+func (bd *builder) template(text string, pos bundle.Pos) *template.Template {
+	t, err := template.Parse(text)
+	if err != nil {
+		bd.problems.Errorf(pos, "template %q: %v", text, err)
+		return nil
+	}
+	return t
+}

@@ -1,0 +1,234 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/apigo/apigo/policy"
+	"github.com/apigo/apigo/policy/exchange"
+)
+
+// side tells where a fault happened: it decides which FaultRules run.
+type side int
+
+const (
+	proxySide side = iota
+	targetSide
+)
+
+// execution is the state of one request through the engine.
+type execution struct {
+	e   *Engine
+	pe  *proxyEndpoint
+	x   *exchange.Exchange
+	ctx context.Context
+	w   http.ResponseWriter
+
+	proxyFlow  *segment // conditional Flow chosen on the request
+	target     *targetEndpoint
+	targetFlow *segment
+}
+
+// run executes the whole exchange and writes the response. It returns the
+// status written.
+func (ex *execution) run() int {
+	fault, where := ex.requestAndResponse()
+	if fault != nil {
+		ex.handleFault(fault, where)
+	}
+	status := writeMessage(ex.w, ex.x.Response())
+	ex.x.SetSystem("client.sent.end.timestamp", time.Now().UnixMilli())
+	if ex.pe.postClient != nil {
+		ex.x.SetCurrent("response")
+		// Faults in PostClientFlow cannot change the response already sent.
+		_ = ex.steps(ex.pe.postClient, "PostClientFlow", ex.pe.postClient.response)
+	}
+	return status
+}
+
+// requestAndResponse runs every normal flow. It returns the first fault and
+// the side it happened on.
+func (ex *execution) requestAndResponse() (*policy.Fault, side) {
+	pe, x := ex.pe, ex.x
+	x.SetCurrent("request")
+	if f := ex.steps(pe.preFlow, "PreFlow", pe.preFlow.request); f != nil {
+		return f, proxySide
+	}
+	ex.proxyFlow = ex.firstFlow(pe.flows)
+	if ex.proxyFlow != nil {
+		if f := ex.steps(ex.proxyFlow, ex.proxyFlow.name, ex.proxyFlow.request); f != nil {
+			return f, proxySide
+		}
+	}
+	if f := ex.steps(pe.postFlow, "PostFlow", pe.postFlow.request); f != nil {
+		return f, proxySide
+	}
+	route := ex.route()
+	if route == nil {
+		return &policy.Fault{Name: "RouteFailed", Code: "messaging.runtime.RouteFailed", Status: 500,
+			FaultString: "Unable to route the message to a Target Endpoint"}, proxySide
+	}
+	x.SetSystem("route.name", route.name)
+	switch {
+	case route.target != nil:
+		x.SetSystem("route.target", route.target.name)
+		if f := ex.targetFlows(route.target); f != nil {
+			return f, targetSide
+		}
+	case route.url != nil:
+		x.SetSystem("route.target", "")
+		u := route.url.Render(x)
+		if f := ex.call(nil, u, false); f != nil {
+			return f, targetSide
+		}
+	}
+	x.SetCurrent("response")
+	if f := ex.steps(pe.preFlow, "PreFlow", pe.preFlow.response); f != nil {
+		return f, proxySide
+	}
+	if ex.proxyFlow != nil {
+		if f := ex.steps(ex.proxyFlow, ex.proxyFlow.name, ex.proxyFlow.response); f != nil {
+			return f, proxySide
+		}
+	}
+	if f := ex.steps(pe.postFlow, "PostFlow", pe.postFlow.response); f != nil {
+		return f, proxySide
+	}
+	return nil, proxySide
+}
+
+// targetFlows runs the TargetEndpoint request flows, the call and its
+// response flows.
+func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
+	x := ex.x
+	ex.target = t
+	x.SetSystem("target.name", t.name)
+	if t.url != nil {
+		u := t.url.Render(x)
+		x.SetSystem("target.url", u)
+		x.SetSystem("target.basepath", urlPath(u))
+	}
+	x.SetSystem("target.copy.pathsuffix", true)
+	x.SetSystem("target.copy.queryparams", true)
+	x.SetCurrent("request")
+	if f := ex.steps(t.preFlow, "PreFlow", t.preFlow.request); f != nil {
+		return f
+	}
+	ex.targetFlow = ex.firstFlow(t.flows)
+	if ex.targetFlow != nil {
+		if f := ex.steps(ex.targetFlow, ex.targetFlow.name, ex.targetFlow.request); f != nil {
+			return f
+		}
+	}
+	if f := ex.steps(t.postFlow, "PostFlow", t.postFlow.request); f != nil {
+		return f
+	}
+	if t.client == nil {
+		return &policy.Fault{Name: "NoActiveTargets", Code: "messaging.adaptors.http.flow.NoActiveTargets", Status: 503,
+			FaultString: "The Service is temporarily unavailable", Source: "target"}
+	}
+	u, _ := x.GetString("target.url")
+	if f := ex.call(t, u, true); f != nil {
+		return f
+	}
+	x.SetCurrent("response")
+	if f := ex.steps(t.preFlow, "PreFlow", t.preFlow.response); f != nil {
+		return f
+	}
+	if ex.targetFlow != nil {
+		if f := ex.steps(ex.targetFlow, ex.targetFlow.name, ex.targetFlow.response); f != nil {
+			return f
+		}
+	}
+	return ex.steps(t.postFlow, "PostFlow", t.postFlow.response)
+}
+
+// route picks the first RouteRule whose condition holds.
+func (ex *execution) route() *routeRule {
+	for _, r := range ex.pe.routes {
+		if r.cond == nil || r.cond.Eval(ex.x) {
+			return r
+		}
+	}
+	return nil
+}
+
+// firstFlow picks the first conditional Flow whose condition holds.
+func (ex *execution) firstFlow(flows []*segment) *segment {
+	for _, f := range flows {
+		if f.cond == nil || f.cond.Eval(ex.x) {
+			return f
+		}
+	}
+	return nil
+}
+
+// steps runs the steps of one flow segment. It returns the fault that
+// stopped it, if any.
+func (ex *execution) steps(seg *segment, name string, steps []*step) *policy.Fault {
+	if len(steps) == 0 {
+		return nil
+	}
+	ex.x.SetSystem("current.flow.name", name)
+	ex.x.SetSystem("current.flow.description", seg.description)
+	for _, s := range steps {
+		if f := ex.step(s); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// step runs one step: its condition is evaluated just before it runs.
+func (ex *execution) step(s *step) *policy.Fault {
+	if !s.enabled {
+		return nil
+	}
+	if s.cond != nil && !s.cond.Eval(ex.x) {
+		return nil
+	}
+	err := ex.execute(s)
+	if err == nil {
+		return nil
+	}
+	f := asFault(err, s)
+	ex.x.SetSystem(s.prefix+"."+s.name+".failed", true)
+	if s.continueOnError {
+		return nil
+	}
+	return f
+}
+
+// execute runs a policy, turning a panic into a fault: one broken request
+// must never take the server down.
+func (ex *execution) execute(s *step) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &policy.Fault{Name: "ExecutionFailed", Code: "steps." + s.prefix + ".ExecutionFailed", Status: 500,
+				FaultString: "Execution of " + s.name + " failed", Source: "policy", Policy: s.name}
+		}
+	}()
+	return s.pol.Execute(ex.ctx, ex.x)
+}
+
+func asFault(err error, s *step) *policy.Fault {
+	var f *policy.Fault
+	if errors.As(err, &f) {
+		if f.Policy == "" && s != nil {
+			f.Policy = s.name
+		}
+		if f.Source == "" {
+			f.Source = "policy"
+		}
+		return f
+	}
+	name := ""
+	prefix := "flow"
+	if s != nil {
+		name, prefix = s.name, s.prefix
+	}
+	return &policy.Fault{Name: "ExecutionFailed", Code: "steps." + prefix + ".ExecutionFailed", Status: 500,
+		FaultString: "Execution of " + name + " failed: " + err.Error(), Source: "policy", Policy: name, Cause: err}
+}
