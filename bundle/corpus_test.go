@@ -61,3 +61,27 @@ func TestLoadCorpus(t *testing.T) {
 	}
 	t.Logf("%d of %d corpus bundles load with no errors", clean, len(dirs))
 }
+
+// TestLoadCorpusWorkspace loads openbank, laid out as a workspace's apigee
+// folder (apiproxies/<name>/apiproxy, sharedflows/<name>/sharedflowbundle).
+func TestLoadCorpusWorkspace(t *testing.T) {
+	dir := corpusDir + "/openbank"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("no corpus at", corpusDir)
+	}
+	set, ps := Load([]string{dir}, Options{})
+	for _, p := range ps.List {
+		if p.Pos.File == "" || p.Pos.Line <= 0 {
+			t.Errorf("problem without a position: %s", p)
+		}
+	}
+	folders := func(sub string) int {
+		entries, _ := os.ReadDir(filepath.Join(dir, sub))
+		return len(entries)
+	}
+	if len(set.Proxies) != folders("apiproxies") || len(set.SharedFlows) != folders("sharedflows") {
+		t.Errorf("Load(%q) = %d proxies, %d shared flows; want %d, %d", dir,
+			len(set.Proxies), len(set.SharedFlows), folders("apiproxies"), folders("sharedflows"))
+	}
+	t.Logf("openbank: %d proxies, %d shared flows, problems:\n%s", len(set.Proxies), len(set.SharedFlows), ps)
+}

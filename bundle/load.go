@@ -186,7 +186,12 @@ func (l *loader) loadFolder(s source, dir, inner string, kind Kind, deployed map
 			l.ps.Warnf(Pos{File: s.display(path.Join(dir, n))}, "no %s/ folder; skipped", inner)
 			continue
 		}
-		l.addBundle(readBundle(s, path.Join(dir, n, inner), kind, n, l.ps))
+		b := readBundle(s, path.Join(dir, n, inner), kind, n, l.ps)
+		if b.Name != n {
+			l.ps.Warnf(b.manifest, "manifest names the bundle %q; the workspace folder name %q is used", b.Name, n)
+			b.Name = n
+		}
+		l.addBundle(b)
 	}
 	for n, p := range deployed {
 		if !contains(names, n) {

@@ -32,7 +32,8 @@ type Set struct {
 type Bundle struct {
 	Kind Kind
 	// Name is the manifest's name attribute, else the folder name above
-	// apiproxy/ (or the zip's base name).
+	// apiproxy/ (or the zip's base name). In a workspace it is always the
+	// folder name, as deployments.json and the Apigee Emulator use it.
 	Name     string
 	Revision string // manifest revision attribute, "1" when absent
 	// Base is how file positions of this bundle are shown: paths are
@@ -49,6 +50,8 @@ type Bundle struct {
 	Resources map[string][]byte
 	// PropertySets maps set name -> key -> value (resources/properties/*.properties).
 	PropertySets map[string]map[string]string
+
+	manifest Pos // of the manifest's root element, if any
 }
 
 // Pos is a position in a file, 1-based. File is relative to the path the

@@ -105,6 +105,7 @@ func readManifest(s source, dir string, b *Bundle, ps *Problems) {
 		ps.Warnf(d.Pos(root), "manifest root is <%s>, want <%s>", root.Tag, want)
 		return
 	}
+	b.manifest = d.Pos(root)
 	if n := root.SelectAttrValue("name", ""); n != "" {
 		b.Name = n
 	}
