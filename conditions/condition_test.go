@@ -376,6 +376,10 @@ func TestSyntaxErrors(t *testing.T) {
 		{`a ~~ "(unclosed"`, 7},
 		{"a = \"1\" and\n  b = ", 7},
 		{`a = 99999999999999999999`, 5},
+		{`a LessThan 5`, 3},
+		{`(a LessThan 5)`, 4},
+		{`x ~~ "a\Z"`, 8},
+		{`x ~~ "ab[z-a]"`, 10},
 	}
 	for _, tc := range cases {
 		t.Run(tc.src, func(t *testing.T) {
@@ -407,6 +411,13 @@ func TestSyntaxErrorText(t *testing.T) {
 	se = err.(*SyntaxError)
 	if got, want := se.Caret(), "  b ~~ \"(?=x)\"\n        ^"; got != want {
 		t.Errorf("Caret() = %q, want %q", got, want)
+	}
+}
+
+func TestTypoHint(t *testing.T) {
+	_, err := Compile(`n LessThan 5`)
+	if err == nil || !strings.Contains(err.Error(), "did you mean LesserThan?") {
+		t.Errorf("Compile(%q) error = %v, want a hint naming LesserThan", `n LessThan 5`, err)
 	}
 }
 

@@ -1,5 +1,7 @@
 package conditions
 
+import "strings"
+
 // parser is a recursive-descent parser with one token of look-ahead.
 // Precedence, loosest first: or, and, not, comparison; and/or are left
 // associative. "not" applies to the comparison or group that follows it, so
@@ -41,7 +43,7 @@ func parse(src string) (node, []string, error) {
 		return nil, nil, err
 	}
 	if p.tok.kind != tEOF {
-		return nil, nil, p.errorf(p.tok.pos, "unexpected %s", p.describe())
+		return nil, nil, p.unexpected()
 	}
 	return n, p.vars, nil
 }
@@ -65,6 +67,27 @@ func (p *parser) describe() string {
 		return "end of condition"
 	}
 	return "\"" + p.lex.src[p.tok.pos:p.tok.end] + "\""
+}
+
+// typos maps lower-cased words that look like operators but are not
+// Apigee's to the operator that was probably meant.
+var typos = map[string]string{
+	"lessthan": "LesserThan", "lessthanorequals": "LesserThanOrEquals",
+	"greaterthanorequal": "GreaterThanOrEquals", "lesserthanorequal": "LesserThanOrEquals",
+	"equal": "Equals", "notequal": "NotEquals", "notmatches": "not Matches",
+	"contains": "Matches \"*text*\"", "startwith": "StartsWith", "regex": "JavaRegex",
+}
+
+// unexpected reports a token where the condition should have ended or an
+// operator, "and" or "or" should have come.
+func (p *parser) unexpected() error {
+	if p.tok.kind == tIdent {
+		if hint, ok := typos[strings.ToLower(p.tok.text)]; ok {
+			return p.errorf(p.tok.pos, "unknown operator %s (did you mean %s?)", p.describe(), hint)
+		}
+		return p.errorf(p.tok.pos, "expected an operator, \"and\" or \"or\", found %s", p.describe())
+	}
+	return p.errorf(p.tok.pos, "unexpected %s", p.describe())
 }
 
 func (p *parser) parseOr() (node, error) {
@@ -131,6 +154,9 @@ func (p *parser) parsePrimary() (node, error) {
 			return nil, err
 		}
 		if p.tok.kind != tRParen {
+			if p.tok.kind == tIdent {
+				return nil, p.unexpected()
+			}
 			return nil, p.errorf(p.tok.pos, "expected \")\" to close \"(\" at col %d, found %s",
 				newSyntaxError(p.lex.src, open, "").Col, p.describe())
 		}

@@ -1,7 +1,9 @@
 package conditions
 
 import (
+	"errors"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
 )
@@ -89,7 +91,12 @@ func compileJavaRegex(pattern string) (matcher, error) {
 	}
 	re, err := regexp.Compile(`^(?:` + pattern + `)$`)
 	if err != nil {
-		return nil, &patternError{at: 0, msg: "invalid JavaRegex: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")}
+		at := 0
+		var se *syntax.Error
+		if errors.As(err, &se) && se.Expr != "" {
+			at = max(strings.Index(pattern, se.Expr), 0)
+		}
+		return nil, &patternError{at: at, msg: "invalid JavaRegex: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")}
 	}
 	return regex{re}, nil
 }
