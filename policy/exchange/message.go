@@ -2,6 +2,20 @@
 // and response messages, every flow variable Apigee defines over them, and
 // the custom variables policies set. It holds no HTTP machinery; the flow
 // engine fills messages from net/http and writes them back.
+//
+// Variables are typed Go values (string, bool, int, int64, float64, nil,
+// []string collections, *Message objects). Names starting with a message
+// variable (request, response, message, error, or a custom one such as a
+// ServiceCallout response) read and write that message: M.header.X (first
+// comma-separated value; .N, .values, .values.count, .values.string),
+// M.queryparam.X, M.formparam.X, M.content, M.status.code and the rest of
+// Apigee's reference. Engine-owned names (proxy.*, target.name, fault.*,
+// error.message ...) are read-only to policies and set with SetSystem;
+// system.* and propertyset.* are computed.
+//
+// Behaviour choices where Apigee is undocumented ([?] in the reference) are
+// fields of Exchange: DottedTree (Apigee's tree store, on by default) and
+// IsErrorFalseBeforeFault (off: is.error is null until a fault).
 package exchange
 
 import (
