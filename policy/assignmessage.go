@@ -2,12 +2,15 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy/exchange"
+	"github.com/apigo/apigo/policy/template"
 )
 
 func init() { Register("AssignMessage", "assignmessage", buildAssignMessage) }
@@ -115,6 +118,12 @@ func (am *AssignMessage) target(oc *OpsContext) (*exchange.Message, error) {
 	if at.Variable == "" {
 		return am.currentTarget(x), nil
 	}
+	if at.Variable == "response" && x.Response() == nil {
+		// Apigee's request segments have an empty response placeholder.
+		r := exchange.NewResponse()
+		x.SetResponse(r)
+		return r, nil
+	}
 	m, err := oc.ResolveMessage(at.Variable)
 	if m != nil || !isUnresolved(err) && err != nil {
 		return m, err
@@ -206,4 +215,180 @@ func countErrors(ps *bundle.Problems) int {
 		}
 	}
 	return n
+}
+
+// AssignVariable is compiled here with the other message operations
+// (CompileMessageOps); it is AssignMessage's, shared with RaiseFault.
+
+// assignVariableOp sets one flow variable. The value is the first source
+// that yields one: Ref (when it resolves to non-null), PropertySetRef,
+// ResourceURL, Template (inline or ref), Value.
+type assignVariableOp struct {
+	name     string
+	ref      string
+	propSet  *template.Template
+	resource *string
+	tmpl     *template.Template
+	tmplRef  string
+	tmplVars *templateCache
+	value    *string
+}
+
+func (c *opCompiler) assignVariable(el *etree.Element) msgOp {
+	op := &assignVariableOp{}
+	for _, ch := range el.ChildElements() {
+		c.assignVariableChild(op, ch)
+	}
+	if op.name == "" {
+		c.errorf(el, "<AssignVariable> without a <Name>")
+		return nil
+	}
+	return op
+}
+
+func (c *opCompiler) assignVariableChild(op *assignVariableOp, ch *etree.Element) {
+	text := strings.TrimSpace(ch.Text())
+	switch ch.Tag {
+	case "Name":
+		op.name = text
+	case "Ref":
+		if strings.ContainsAny(text, "{}") {
+			c.errorf(ch, "<Ref> must be a variable name without braces, got %q", text)
+			return
+		}
+		op.ref = text
+	case "Value":
+		v := ch.Text()
+		op.value = &v
+	case "Template":
+		if r := strings.TrimSpace(ch.SelectAttrValue("ref", "")); r != "" {
+			op.tmplRef, op.tmplVars = r, &templateCache{}
+			return
+		}
+		op.tmpl = c.template(ch, ch.Text())
+	case "PropertySetRef":
+		op.propSet = c.template(ch, text)
+	case "ResourceURL":
+		op.resource = c.resource(ch, text)
+	default:
+		c.unknownChild(ch.Parent(), ch)
+	}
+}
+
+// resource finds a bundle resource such as jsc://data.json.
+func (c *opCompiler) resource(el *etree.Element, url string) *string {
+	if c.bc.Bundle != nil {
+		if b, ok := c.bc.Bundle.Resources[url]; ok {
+			s := string(b)
+			return &s
+		}
+	}
+	c.errorf(el, "<ResourceURL>: resource %q not found in the bundle", url)
+	return nil
+}
+
+func (op *assignVariableOp) apply(oc *OpsContext, _ *exchange.Message) error {
+	v, found, err := op.resolve(oc)
+	if err != nil {
+		return err
+	}
+	if !found {
+		if op.ref != "" && oc.StrictTemplates && !oc.IgnoreUnresolved {
+			return oc.unresolved(op.ref)
+		}
+		return nil
+	}
+	if err := oc.X.Set(op.name, v); err != nil {
+		return oc.setFailed(op.name, err)
+	}
+	return nil
+}
+
+func (op *assignVariableOp) resolve(oc *OpsContext) (any, bool, error) {
+	if op.ref != "" {
+		if v, ok := oc.X.Lookup(op.ref); ok && v != nil {
+			return v, true, nil
+		}
+	}
+	if op.propSet != nil {
+		if v, ok, err := op.propertySet(oc); ok || err != nil {
+			return v, ok, err
+		}
+	}
+	if op.resource != nil {
+		return *op.resource, true, nil
+	}
+	if op.tmpl != nil {
+		s, err := oc.render(op.tmpl)
+		return s, err == nil, err
+	}
+	if op.tmplRef != "" {
+		if s, ok, err := op.renderRef(oc); ok || err != nil {
+			return s, ok, err
+		}
+	}
+	if op.value != nil {
+		return *op.value, true, nil
+	}
+	return nil, false, nil
+}
+
+// propertySet renders PropertySetRef to "set.key" and reads
+// propertyset.set.key.
+func (op *assignVariableOp) propertySet(oc *OpsContext) (any, bool, error) {
+	ref, err := oc.render(op.propSet)
+	if err != nil {
+		return nil, false, err
+	}
+	if strings.Count(ref, ".") != 1 {
+		return nil, false, nil
+	}
+	v, ok := oc.X.Lookup("propertyset." + ref)
+	return v, ok && v != nil, nil
+}
+
+// renderRef renders the template held by the variable tmplRef. Its text
+// is only known per request; parsed templates are cached.
+func (op *assignVariableOp) renderRef(oc *OpsContext) (string, bool, error) {
+	text, ok := oc.X.GetString(op.tmplRef)
+	if !ok {
+		return "", false, nil
+	}
+	t, err := op.tmplVars.get(text)
+	if err != nil {
+		return "", false, oc.setFailed(op.name, fmt.Errorf("template in %s: %w", op.tmplRef, err))
+	}
+	s, err := oc.render(t)
+	return s, err == nil, err
+}
+
+// templateCache holds templates parsed at run time, keyed by their text.
+// It stops growing at templateCacheMax entries.
+type templateCache struct {
+	mu sync.RWMutex
+	m  map[string]*template.Template
+}
+
+const templateCacheMax = 256
+
+func (tc *templateCache) get(text string) (*template.Template, error) {
+	tc.mu.RLock()
+	t, ok := tc.m[text]
+	tc.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	t, err := template.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.m == nil {
+		tc.m = map[string]*template.Template{}
+	}
+	if len(tc.m) < templateCacheMax {
+		tc.m[text] = t
+	}
+	return t, nil
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -234,6 +235,29 @@ func TestAssignMessageOperations(t *testing.T) {
 			},
 		},
 		{
+			name: "malformed Payload braces stay literal",
+			xml:  `<AssignMessage name="AM"><Set><Payload contentType="text/html"><![CDATA[<a onclick="if(x){search(this.value); y='';}">{user.name}</a>]]></Payload></Set></AssignMessage>`,
+			check: func(t *testing.T, x *exchange.Exchange) {
+				want(t, "body", string(x.Request().Body), `<a onclick="if(x){search(this.value); y='';}">ada</a>`)
+			},
+		},
+		{
+			name: "Copy everything into a new message",
+			xml: `<AssignMessage name="AM"><AssignTo createNew="true" type="request">clone</AssignTo>
+				<Copy><Headers/><QueryParams/><Payload>true</Payload><Verb>true</Verb><Path>true</Path><Version>true</Version></Copy>
+			</AssignMessage>`,
+			check: func(t *testing.T, x *exchange.Exchange) {
+				m, r := x.Message("clone"), x.Request()
+				want(t, "verb", m.Verb, r.Verb)
+				want(t, "path", m.Path, r.Path)
+				want(t, "query", m.Query.Encode(), r.Query.Encode())
+				want(t, "Accept", m.Header.Get("Accept"), "text/plain")
+				want(t, "body", string(m.Body), string(r.Body))
+				m.Body[0] = 'X'
+				want(t, "request body is not shared", string(r.Body), `{"id":7}`)
+			},
+		},
+		{
 			name: "Remove a form param from a form body",
 			xml:  `<AssignMessage name="AM"><Remove><FormParams><FormParam name="secret"/></FormParams></Remove></AssignMessage>`,
 			check: func(t *testing.T, x *exchange.Exchange) {
@@ -351,6 +375,18 @@ func TestAssignMessageAssignTo(t *testing.T) {
 		}
 		want(t, "response body", string(x.Response().Body), "mock")
 		want(t, "request body", string(x.Request().Body), `{"id":7}`)
+	})
+	t.Run("AssignTo response in a request segment creates the placeholder", func(t *testing.T) {
+		pol := mustBuild(t, `<AssignMessage name="AM"><AssignTo createNew="false" transport="http" type="response">response</AssignTo>
+			<Set><StatusCode>204</StatusCode></Set></AssignMessage>`, nil)
+		x := sampleExchange()
+		if err := execute(t, pol, x); err != nil {
+			t.Fatalf("Execute() = %v", err)
+		}
+		if x.Response() == nil {
+			t.Fatal("response = nil")
+		}
+		want(t, "status", x.Response().Status, 204)
 	})
 	t.Run("missing variable without createNew attribute is created", func(t *testing.T) {
 		pol := mustBuild(t, `<AssignMessage name="AM"><AssignTo type="response">mockResp</AssignTo>
@@ -520,5 +556,59 @@ func TestAssignMessageBuildProblems(t *testing.T) {
 				t.Errorf("problems = %q, want severity %s", out, tc.severity)
 			}
 		})
+	}
+}
+
+// TestAssignMessageConcurrent runs one built policy from many goroutines;
+// run with -race to check the policy is immutable.
+func TestAssignMessageConcurrent(t *testing.T) {
+	pol := mustBuild(t, readTestdata(t, "assignmessage/AM-BuildCalloutRequest.xml"), nil)
+	done := make(chan string)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			x := sampleExchange()
+			x.Set("client_id", fmt.Sprint("app", i))
+			if err := pol.Execute(context.Background(), x); err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- string(x.Message("calloutRequest").Body)
+		}(i)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 8; i++ {
+		seen[<-done] = true
+	}
+	for i := 0; i < 8; i++ {
+		found := false
+		for body := range seen {
+			found = found || strings.Contains(body, fmt.Sprintf(`"client": "app%d"`, i))
+		}
+		if !found {
+			t.Errorf("no execution rendered client app%d; results: %v", i, seen)
+		}
+	}
+}
+
+func BenchmarkAssignMessageExecute(b *testing.B) {
+	pol := mustBuild(b, readTestdata(b, "assignmessage/AM-BuildCalloutRequest.xml"), nil)
+	x := sampleExchange()
+	x.Set("private.token", "s3cr3t")
+	x.Set("client_id", "app1")
+	x.Request().Query = exchange.ParseParams("token=tk1&apikey=k")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := pol.Execute(context.Background(), x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRaiseFaultExecute(b *testing.B) {
+	pol := mustBuild(b, readTestdata(b, "raisefault/RF-InvalidRequest.xml"), nil)
+	x := sampleExchange()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = pol.Execute(context.Background(), x)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/apigo/apigo/policy/exchange"
 )
 
-func readTestdata(t *testing.T, path string) string {
+func readTestdata(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", path))
 	if err != nil {
