@@ -1,13 +1,19 @@
+//go:build unix
+
 package flow
 
 import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apigo/apigo/bundle"
 )
@@ -83,6 +89,23 @@ var tenPolicies = map[string]string{
 </AssignMessage>`,
 }
 
+// processCPU is the user plus system CPU time this process has used. On a
+// busy machine ns/op (wall time) includes time spent waiting for a CPU;
+// cpu-ns/op does not.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time used since start per iteration, GC and
+// every goroutine included, as cpu-ns/op.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+}
+
 // writeBenchFiles is writeFiles for benchmarks.
 func writeBenchFiles(b *testing.B, files map[string]string) string {
 	b.Helper()
@@ -139,10 +162,11 @@ func BenchmarkTenPolicies(b *testing.B) {
 	eng.ServeHTTP(rec, req)
 	checkTenPolicies(b, rec)
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		eng.ServeHTTP(httptest.NewRecorder(), req)
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkTenPoliciesParallel is BenchmarkTenPolicies from GOMAXPROCS
@@ -159,12 +183,79 @@ func BenchmarkTenPoliciesParallel(b *testing.B) {
 	checkTenPolicies(b, rec)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		req := newReq()
 		for pb.Next() {
 			eng.ServeHTTP(httptest.NewRecorder(), req)
 		}
 	})
+	reportCPU(b, cpu)
+}
+
+// benchBackend answers like bench/backend: 200 with a fixed small body.
+func benchBackend(b *testing.B) *httptest.Server {
+	body := []byte(`{"status":"ok","service":"bench-backend","items":[1,2,3,4,5],"note":"a fixed body of about 100 bytes"}` + "\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// benchPassthrough drives h with GET /bench/ping from GOMAXPROCS goroutines
+// and checks the first answer is the backend's.
+func benchPassthrough(b *testing.B, h http.Handler) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "http://apigo.test/bench/ping", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "bench-backend") {
+		b.Fatalf("GET /bench/ping = %d %q, want 200 and the backend's body", rec.Code, rec.Body.String())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest("GET", "http://apigo.test/bench/ping", nil)
+		for pb.Next() {
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+	})
+	reportCPU(b, cpu)
+}
+
+// BenchmarkPassthrough sends requests through bench/passthrough (no
+// policies, one RouteRule) to a loopback backend: the in-process half of
+// bench/run.sh, where a CPU profile shows what the engine adds to a proxy.
+// CPU time includes the backend's, which is the same in
+// BenchmarkBareProxyPassthrough.
+func BenchmarkPassthrough(b *testing.B) {
+	be := benchBackend(b)
+	set, ps := bundle.Load([]string{"../bench/passthrough"}, bundle.Options{})
+	if ps.HasErrors() {
+		b.Fatalf("load problems:\n%s", ps.String())
+	}
+	eng, bps := Build(set, Options{MapURL: []URLMap{{From: "http://backend.bench", To: be.URL}}})
+	if eng == nil {
+		b.Fatalf("build problems:\n%s", bps.String())
+	}
+	b.Cleanup(eng.Close)
+	benchPassthrough(b, eng)
+}
+
+// BenchmarkBareProxyPassthrough is BenchmarkPassthrough through a bare
+// httputil.ReverseProxy with a Transport like apigo's: the baseline.
+func BenchmarkBareProxyPassthrough(b *testing.B) {
+	be := benchBackend(b)
+	u, err := url.Parse(be.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
+	b.Cleanup(tr.CloseIdleConnections)
+	rp.Transport = tr
+	benchPassthrough(b, rp)
 }
 
 // corpusDir is the shared corpus as seen from this package's directory.
@@ -206,6 +297,7 @@ func BenchmarkLoadLargestCorpusBundle(b *testing.B) {
 	b.Logf("largest bundle: %s (%d files)", strings.TrimPrefix(dir, corpusDir+"/"), files)
 	b.ReportAllocs()
 	b.ReportMetric(float64(files), "files")
+	cpu := processCPU()
 	for b.Loop() {
 		set, ps := bundle.Load([]string{dir}, bundle.Options{})
 		if ps.HasErrors() {
@@ -217,4 +309,5 @@ func BenchmarkLoadLargestCorpusBundle(b *testing.B) {
 		}
 		eng.Close()
 	}
+	reportCPU(b, cpu)
 }
