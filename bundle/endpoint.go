@@ -139,6 +139,10 @@ func parseBool(s string) (bool, bool) {
 	return false, false
 }
 
+// sharedEndpointChildren are the children endpoint reads, plus EventFlow
+// (server-sent events, accepted and ignored).
+var sharedEndpointChildren = []string{"Description", "PreFlow", "PostFlow", "Flows", "FaultRules", "DefaultFaultRule", "EventFlow"}
+
 // endpoint reads what Proxy and Target endpoints share.
 func (r xmlReader) endpoint(e *etree.Element, ep *Endpoint, fallbackName string) {
 	ep.File, ep.Pos = r.d.File, r.d.Pos(e)
@@ -222,6 +226,10 @@ func (r xmlReader) proxyEndpoint(e *etree.Element, fallbackName string) *ProxyEn
 			if pe.PostClientFlow == nil {
 				pe.PostClientFlow = r.flow(c, false)
 			}
+		default:
+			if !contains(sharedEndpointChildren, c.Tag) {
+				r.unexpected(c, e.Tag)
+			}
 		}
 	}
 	return pe
@@ -278,6 +286,11 @@ func (r xmlReader) targetEndpoint(e *etree.Element, fallbackName string) *Target
 				APIProxy:      r.text(c.SelectElement("APIProxy")),
 				ProxyEndpoint: r.text(c.SelectElement("ProxyEndpoint")),
 				Path:          r.text(c.SelectElement("Path"))}
+		case "ScriptTarget", "HostedTarget":
+		default:
+			if !contains(sharedEndpointChildren, c.Tag) {
+				r.unexpected(c, e.Tag)
+			}
 		}
 	}
 	if te.HTTP != nil && te.Local != nil {

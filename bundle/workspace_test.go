@@ -129,3 +129,18 @@ func TestWorkspaceEnvOnlyBundles(t *testing.T) {
 		t.Errorf("Env = %+v, problems %s; want an empty env named prod", set.Env, ps)
 	}
 }
+
+func TestLoadWorkspaceZip(t *testing.T) {
+	zipped := zipDir(t, "testdata/workspace", "")
+	set, ps := Load([]string{zipped}, Options{Env: "test"})
+	if len(ps.List) != 0 {
+		t.Fatalf("Load(zip) problems:\n%s", ps)
+	}
+	if got := bundleNames(set.Proxies); !reflect.DeepEqual(got, []string{"alpha"}) {
+		t.Errorf("proxies = %q, want [alpha]", got)
+	}
+	want := zipped + "!src/main/apigee/environments/test/targetservers.json"
+	if got := set.Env.TargetServers["backend"].Pos; got.File != want || got.Line != 1 {
+		t.Errorf("target server Pos = %v, want %s:1", got, want)
+	}
+}
