@@ -70,7 +70,9 @@ func isMessageProp(prop string) bool {
 // the name is not a message property (the caller stores a plain variable).
 func (x *Exchange) writeMessage(r msgRef, v any, system bool) (done bool, err error) {
 	if r.prop == "" || !isMessageProp(r.prop) {
-		if r.prop == "" && isBuiltinMessage(r.name) && !system {
+		// The built-in message names only ever hold messages, even for the
+		// engine: a scalar there would shadow the message.
+		if r.prop == "" && isBuiltinMessage(r.name) {
 			return true, &ReadOnlyError{Name: r.name}
 		}
 		return false, nil

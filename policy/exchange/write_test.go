@@ -220,3 +220,17 @@ func TestScalarReplacesCustomMessage(t *testing.T) {
 		t.Errorf("after Set(calloutResponse, scalar): message %v, value %#v", x.Message("calloutResponse"), x.Get("calloutResponse"))
 	}
 }
+
+func TestBuiltinMessageNamesHoldOnlyMessages(t *testing.T) {
+	x := New()
+	req := x.Request()
+	x.SetSystem("request", "scalar")
+	if got := x.Get("request"); got != req {
+		t.Errorf("after SetSystem(request, scalar): Get(request) = %#v, want the request message", got)
+	}
+	m := NewRequest()
+	x.SetSystem("request", m)
+	if x.Request() != m {
+		t.Errorf("SetSystem(request, *Message) did not replace the request")
+	}
+}
