@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy/exchange"
 )
 
@@ -132,7 +133,11 @@ func TestCorpusPolicies(t *testing.T) {
 			return nil
 		}
 		total[typ]++
-		pol, probs := buildXML(t, string(src), nil)
+		p := parsePolicy(t, string(src))
+		p.Doc.File = path
+		bc := &BuildContext{Problems: &bundle.Problems{}, Options: &Options{}}
+		b, _, _ := Lookup(typ)
+		pol, probs := b(bc, p), bc.Problems
 		if pol != nil && !probs.HasErrors() {
 			clean[typ]++
 		} else {
@@ -146,4 +151,37 @@ func TestCorpusPolicies(t *testing.T) {
 	for _, f := range failures {
 		t.Log(f)
 	}
+}
+
+// FuzzBuildAndExecute builds arbitrary AssignMessage/RaiseFault XML and runs
+// what builds: neither step may panic, and every problem has a file.
+func FuzzBuildAndExecute(f *testing.F) {
+	for _, p := range []string{"assignmessage/AM-BuildCalloutRequest.xml", "assignmessage/AM-SetErrorResponse.xml", "raisefault/RF-InvalidRequest.xml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add(`<AssignMessage name="a"><Set><Payload variablePrefix="@" variableSuffix="#">@a#{b}</Payload><StatusCode>{s}</StatusCode></Set></AssignMessage>`)
+	f.Fuzz(func(t *testing.T, src string) {
+		doc := etree.NewDocument()
+		if doc.ReadFromString(src) != nil || doc.Root() == nil {
+			return
+		}
+		typ := doc.Root().Tag
+		if typ != "AssignMessage" && typ != "RaiseFault" {
+			return
+		}
+		pol, probs := buildXML(t, src, nil)
+		for _, p := range probs.List {
+			if p.Pos.File == "" {
+				t.Errorf("problem without a position: %v", p)
+			}
+		}
+		if pol != nil {
+			x := sampleExchange()
+			_ = execute(t, pol, x)
+		}
+	})
 }
