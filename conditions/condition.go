@@ -2,6 +2,7 @@ package conditions
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,12 +30,12 @@ type Condition struct {
 	pool    sync.Pool   // *evaluator
 }
 
-// evaluator is the per-evaluation state: an expr VM and an environment whose
-// leaf functions read the Vars of the evaluation in progress.
+// evaluator is the per-evaluation state: an expr VM and a program whose leaf
+// functions read the Vars of the evaluation in progress.
 type evaluator struct {
-	vm   vm.VM
-	vars Vars
-	env  map[string]any
+	vm      vm.VM
+	vars    Vars
+	program *vm.Program
 }
 
 // Compile parses and compiles a condition. Text that is empty or only
@@ -78,26 +79,47 @@ func MustCompile(src string, opts ...Option) *Condition {
 }
 
 // compileExpr compiles the lowered boolean structure with expr. Every leaf
-// is a func() bool in the environment, so the VM calls it with a typed call
-// and no argument slice.
+// is a zero-argument expr function, which the VM calls directly (OpCall0)
+// with no argument slice and no environment lookup. The optimizer is off so
+// that the k-th function of the program is leaf k (checked below); each
+// evaluator then gets its own copy of the program whose functions are bound
+// to that evaluator's Vars.
 func (c *Condition) compileExpr(source string) error {
-	proto := make(map[string]any, len(c.names))
+	opts := []expr.Option{expr.Env(map[string]any{}), expr.AsBool(), expr.Optimize(false), expr.DisableAllBuiltins()}
 	for _, n := range c.names {
-		proto[n] = func() bool { return false }
+		opts = append(opts, expr.Function(n, func(...any) (any, error) { return false, nil }, new(func() bool)))
 	}
-	program, err := expr.Compile(source, expr.Env(proto), expr.AsBool(), expr.DisableAllBuiltins())
+	program, err := expr.Compile(source, opts...)
 	if err != nil {
 		return err
+	}
+	k := 0
+	for ip, code := range program.Bytecode {
+		if code == vm.OpCall0 {
+			if program.Arguments[ip] != k {
+				return fmt.Errorf("leaf %d bound to function %d", k, program.Arguments[ip])
+			}
+			k++
+		}
+	}
+	if k != len(c.leaves) {
+		return fmt.Errorf("%d leaf calls for %d leaves", k, len(c.leaves))
 	}
 	c.program = program
 	return nil
 }
 
+// newEvaluator makes the per-evaluation state: a VM and a copy of the
+// program whose leaf functions read this evaluator's Vars.
 func (c *Condition) newEvaluator() any {
-	e := &evaluator{env: make(map[string]any, len(c.leaves))}
+	e := &evaluator{}
+	funcs := make([]vm.Function, len(c.leaves))
 	for i, lf := range c.leaves {
-		e.env[c.names[i]] = func() bool { return lf.eval(e.vars) }
+		funcs[i] = func(...any) (any, error) { return lf.eval(e.vars), nil }
 	}
+	p := c.program
+	e.program = vm.NewProgram(p.Source(), p.Node(), p.Locations(), 0, p.Constants,
+		p.Bytecode, p.Arguments, funcs, nil, nil)
 	return e
 }
 
@@ -107,7 +129,7 @@ func (c *Condition) newEvaluator() any {
 func (c *Condition) Eval(v Vars) bool {
 	e := c.pool.Get().(*evaluator)
 	e.vars = v
-	out, err := e.vm.Run(c.program, e.env)
+	out, err := e.vm.Run(e.program, nil)
 	e.vars = nil
 	c.pool.Put(e)
 	if err != nil {
