@@ -2,28 +2,39 @@ package template
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/antchfx/xmlquery"
 	"github.com/antchfx/xpath"
 )
 
-// XPath is a compiled XPath 1.0 expression with its namespace bindings. It is immutable
-// and safe for concurrent use.
+// XPath is a compiled XPath 1.0 expression with its namespace bindings. It is safe for
+// concurrent use: antchfx/xpath expressions keep evaluation state, so each concurrent
+// Eval takes its own copy from a pool.
 type XPath struct {
 	expr string
-	x    *xpath.Expr
+	pool sync.Pool // of *xpath.Expr
 }
 
 // CompileXPath compiles expr; ns maps the prefixes used in expr to namespace URIs.
 func CompileXPath(expr string, ns map[string]string) (*XPath, error) {
+	ns = maps.Clone(ns)
 	x, err := xpath.CompileWithNS(expr, ns)
 	if err != nil {
 		return nil, fmt.Errorf("invalid XPath %q: %v", expr, err)
 	}
-	return &XPath{expr: expr, x: x}, nil
+	p := &XPath{expr: expr}
+	p.pool.New = func() any {
+		// Cannot fail: the same expression and namespaces compiled above.
+		x, _ := xpath.CompileWithNS(expr, ns)
+		return x
+	}
+	p.pool.Put(x)
+	return p, nil
 }
 
 // String returns the source expression.
@@ -40,14 +51,16 @@ const (
 
 // Eval parses xmlText and evaluates the expression, converting the result to typ:
 // "nodeset" (or "") → []string, each matched node serialized (elements as XML without
-// inherited namespace declarations, attribute and text nodes as their value); "node" → string, the first node serialized, or nil;
-// "string" → string (XPath string value); "number" → float64; "boolean" → bool.
+// inherited namespace declarations, attribute and text nodes as their value);
+// "node" → string, the first node serialized, or nil; "string" → string (XPath string value); "number" → float64; "boolean" → bool.
 func (p *XPath) Eval(xmlText string, typ string) (any, error) {
 	doc, err := xmlquery.Parse(strings.NewReader(xmlText))
 	if err != nil {
 		return nil, fmt.Errorf("invalid XML: %v", err)
 	}
-	res := p.x.Evaluate(xmlquery.CreateXPathNavigator(doc))
+	x := p.pool.Get().(*xpath.Expr)
+	defer p.pool.Put(x)
+	res := x.Evaluate(xmlquery.CreateXPathNavigator(doc))
 	switch strings.ToLower(typ) {
 	case "", XPathNodeset:
 		return nodeStrings(res, -1), nil
