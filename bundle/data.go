@@ -145,6 +145,7 @@ func LoadData(paths []string) (*Data, *Problems) {
 			loadDataFile(data, filepath.Join(p, n), ps)
 		}
 	}
+	checkData(data, ps)
 	ps.Sort()
 	return data, ps
 }
@@ -275,4 +276,34 @@ func (j *jsonFile) kvmEntries(raw []byte, off int) []KVMEntry {
 		j.ps.Errorf(j.pos(off), "entries must be an object or a list of {name, value}")
 	}
 	return out
+}
+
+// checkData reports apps naming developers or products the data does not
+// define (only when the data defines some: a test may load apps alone),
+// and key value maps with an unknown scope.
+func checkData(data *Data, ps *Problems) {
+	devs, products := map[string]bool{}, map[string]bool{}
+	for _, d := range data.Developers {
+		devs[strings.ToLower(d.Email)] = true
+	}
+	for _, p := range data.Products {
+		products[p.Name] = true
+	}
+	for _, a := range data.Apps {
+		if a.DeveloperEmail == "" {
+			ps.Errorf(a.Pos, "developer app %q has no developerEmail", a.Name)
+		} else if len(devs) > 0 && !devs[strings.ToLower(a.DeveloperEmail)] {
+			ps.Errorf(a.Pos, "developer app %q names unknown developer %q", a.Name, a.DeveloperEmail)
+		}
+		for _, p := range a.APIProducts {
+			if len(products) > 0 && !products[p] {
+				ps.Errorf(a.Pos, "developer app %q names unknown API product %q", a.Name, p)
+			}
+		}
+	}
+	for _, k := range data.KVMs {
+		if !contains([]string{"organization", "environment", "apiproxy"}, k.Scope) {
+			ps.Errorf(k.Pos, "key value map %q has unknown scope %q (want organization, environment or apiproxy)", k.Name, k.Scope)
+		}
+	}
 }

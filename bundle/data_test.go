@@ -70,14 +70,18 @@ func TestLoadDataSingleFile(t *testing.T) {
 }
 
 func TestLoadDataProblems(t *testing.T) {
-	_, ps := LoadData([]string{"testdata/data-bad", "testdata/data/simple.txt", "testdata/data-bad/notes.json"})
+	_, ps := LoadData([]string{"testdata/data-bad", "testdata/data-malformed", "testdata/data/simple.txt", "testdata/data-bad/notes.json"})
 	want := []string{
 		"testdata/data-bad/notes.json:1:1: unknown test data file (want products.json, developers.json, developerapps.json or maps.json)",
-		"testdata/data-bad/developerapps.json:1:3: developer app \"a\" has a credential without a consumerKey",
-		"testdata/data-bad/developers.json:1:23: malformed JSON: invalid character '}' looking for beginning of object key string",
-		"testdata/data-bad/maps.json:1:1: maps.json must hold a list",
+		`testdata/data-bad/developerapps.json:1:3: developer app "a" has a credential without a consumerKey`,
+		`testdata/data-bad/developerapps.json:1:3: developer app "a" has no developerEmail`,
+		`testdata/data-bad/developerapps.json:2:3: developer app "b" names unknown developer "nobody@x"`,
+		"testdata/data-bad/developers.json:2:3: developer has no email",
+		`testdata/data-bad/maps.json:1:3: key value map "m" has unknown scope "galaxy" (want organization, environment or apiproxy)`,
 		"testdata/data-bad/products.json:2:3: API product has no name",
-		"testdata/data-bad/products.json:3:3: bad API product: want a list of strings, got { \"x\": 1 }",
+		`testdata/data-bad/products.json:3:3: bad API product: want a list of strings, got { "x": 1 }`,
+		"testdata/data-malformed/maps.json:1:1: maps.json must hold a list",
+		"testdata/data-malformed/products.json:1:18: malformed JSON: invalid character '}' looking for beginning of object key string",
 		"testdata/data/simple.txt: cannot read: no such file or directory",
 	}
 	got := strings.Split(strings.TrimSpace(ps.String()), "\n")
@@ -111,5 +115,17 @@ func TestParseProperties(t *testing.T) {
 		if got := parseProperties([]byte(c.in)); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("parseProperties(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+func TestLoadDataUnknownProduct(t *testing.T) {
+	_, ps := LoadData([]string{"testdata/data/products.json", "testdata/data-bad/developerapps.json"})
+	want := `testdata/data-bad/developerapps.json:1:3: developer app "a" has a credential without a consumerKey
+testdata/data-bad/developerapps.json:1:3: developer app "a" has no developerEmail
+testdata/data-bad/developerapps.json:2:3: developer app "b" names unknown API product "p"
+testdata/data-bad/developerapps.json:2:3: developer app "b" names unknown API product "q"
+`
+	if got := ps.String(); got != want {
+		t.Errorf("LoadData problems =\n%swant\n%s", got, want)
 	}
 }

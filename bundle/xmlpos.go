@@ -64,38 +64,38 @@ func parseXML(file string, src []byte, ps *Problems) *Doc {
 		ps.Errorf(Pos{File: file, Line: 1, Col: 1}, "malformed XML: %v", err)
 		return nil
 	}
-	if tree.Root() == nil {
-		ps.Errorf(Pos{File: file, Line: 1, Col: 1}, "malformed XML: no root element")
-		return nil
-	}
 	d := &Doc{File: file, Tree: tree, src: src, lines: lines,
 		pos: make(map[*etree.Element]Pos, len(spans)), spans: make(map[*etree.Element]*span, len(spans))}
+	if !d.mapSpans(spans) {
+		ps.Errorf(Pos{File: file, Line: 1, Col: 1}, "internal error: element positions out of step with the tree")
+	}
+	return d
+}
+
+// mapSpans pairs etree's elements, in document order, with the spans the
+// encoding/xml pass found in the same order; false if they disagree.
+func (d *Doc) mapSpans(spans []*span) bool {
 	i := 0
-	var walk func(t etree.Token) bool
-	walk = func(t etree.Token) bool {
-		e, ok := t.(*etree.Element)
-		if !ok {
-			return true
-		}
+	var walk func(e *etree.Element) bool
+	walk = func(e *etree.Element) bool {
 		if i >= len(spans) || spans[i].name != e.FullTag() {
 			return false
 		}
-		d.spans[e], d.pos[e] = spans[i], lines.pos(file, spans[i].start)
+		d.spans[e], d.pos[e] = spans[i], d.lines.pos(d.File, spans[i].start)
 		i++
-		for _, c := range e.Child {
+		for _, c := range e.ChildElements() {
 			if !walk(c) {
 				return false
 			}
 		}
 		return true
 	}
-	for _, c := range tree.Child {
+	for _, c := range d.Tree.ChildElements() {
 		if !walk(c) {
-			ps.Errorf(Pos{File: file, Line: 1, Col: 1}, "internal error: element positions out of step with the tree")
-			break
+			return false
 		}
 	}
-	return d
+	return i == len(spans)
 }
 
 type posError struct {
@@ -103,14 +103,19 @@ type posError struct {
 	msg string
 }
 
-// scanSpans walks the file with encoding/xml, token by token, the way etree
-// builds its tree (RawToken, strict, pass-through charset), and returns every
-// element's span in document (pre-)order.
+// spanScanner walks a file with encoding/xml, token by token, the way etree
+// builds its tree (RawToken, strict, pass-through charset).
+type spanScanner struct {
+	src        []byte
+	all, stack []*span
+}
+
+// scanSpans returns every element's span in document (pre-)order.
 func scanSpans(src []byte) ([]*span, *posError) {
 	dec := xml.NewDecoder(bytes.NewReader(src))
 	dec.Strict = true
 	dec.CharsetReader = passThrough
-	var all, stack []*span
+	sc := &spanScanner{src: src}
 	for {
 		off := int(dec.InputOffset())
 		tok, err := dec.RawToken()
@@ -120,42 +125,49 @@ func scanSpans(src []byte) ([]*span, *posError) {
 		if err != nil {
 			return nil, syntaxError(dec, src, err)
 		}
-		next := int(dec.InputOffset())
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if len(stack) >= maxDepth {
-				return nil, &posError{off, fmt.Sprintf("elements nested deeper than %d", maxDepth)}
-			}
-			if len(stack) > 0 {
-				stack[len(stack)-1].child = true
-			}
-			s := &span{start: off, content: next, end: next, text: -1, name: fullName(t.Name)}
-			all = append(all, s)
-			stack = append(stack, s)
-		case xml.EndElement:
-			if len(stack) == 0 {
-				return nil, &posError{off, fmt.Sprintf("unexpected end tag </%s>", fullName(t.Name))}
-			}
-			top := stack[len(stack)-1]
-			if top.name != fullName(t.Name) {
-				return nil, &posError{off, fmt.Sprintf("element <%s> closed by </%s>", top.name, fullName(t.Name))}
-			}
-			top.end = off
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				noteText(stack[len(stack)-1], src, off, next)
-			}
+		if perr := sc.token(tok, off, int(dec.InputOffset())); perr != nil {
+			return nil, perr
 		}
 	}
-	if len(stack) > 0 {
-		top := stack[len(stack)-1]
+	if len(sc.stack) > 0 {
+		top := sc.stack[len(sc.stack)-1]
 		return nil, &posError{top.start, fmt.Sprintf("element <%s> is never closed", top.name)}
 	}
-	if len(all) == 0 {
+	if len(sc.all) == 0 {
 		return nil, &posError{0, "no root element"}
 	}
-	return all, nil
+	return sc.all, nil
+}
+
+// token handles one token found at src[off:next].
+func (sc *spanScanner) token(tok xml.Token, off, next int) *posError {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		if len(sc.stack) >= maxDepth {
+			return &posError{off, fmt.Sprintf("elements nested deeper than %d", maxDepth)}
+		}
+		if len(sc.stack) > 0 {
+			sc.stack[len(sc.stack)-1].child = true
+		}
+		s := &span{start: off, content: next, end: next, text: -1, name: fullName(t.Name)}
+		sc.all = append(sc.all, s)
+		sc.stack = append(sc.stack, s)
+	case xml.EndElement:
+		if len(sc.stack) == 0 {
+			return &posError{off, fmt.Sprintf("unexpected end tag </%s>", fullName(t.Name))}
+		}
+		top := sc.stack[len(sc.stack)-1]
+		if top.name != fullName(t.Name) {
+			return &posError{off, fmt.Sprintf("element <%s> closed by </%s>", top.name, fullName(t.Name))}
+		}
+		top.end = off
+		sc.stack = sc.stack[:len(sc.stack)-1]
+	case xml.CharData:
+		if len(sc.stack) > 0 {
+			noteText(sc.stack[len(sc.stack)-1], sc.src, off, next)
+		}
+	}
+	return nil
 }
 
 func fullName(n xml.Name) string {
