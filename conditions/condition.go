@@ -125,8 +125,12 @@ func (c *Condition) newEvaluator() any {
 
 // Eval evaluates the condition against flow variables. It is safe for
 // concurrent use and never panics: a failure inside a Vars implementation
-// makes the condition false.
+// makes the condition false. A nil *Condition (no <Condition> element) is
+// always true.
 func (c *Condition) Eval(v Vars) bool {
+	if c == nil {
+		return true
+	}
 	e := c.pool.Get().(*evaluator)
 	e.vars = v
 	out, err := e.vm.Run(e.program, nil)
@@ -140,11 +144,19 @@ func (c *Condition) Eval(v Vars) bool {
 }
 
 // String returns the source text.
-func (c *Condition) String() string { return c.src }
+func (c *Condition) String() string {
+	if c == nil {
+		return ""
+	}
+	return c.src
+}
 
 // Variables returns the variable names the condition references, in order of
 // first appearance.
 func (c *Condition) Variables() []string {
+	if c == nil {
+		return nil
+	}
 	return append([]string(nil), c.vars...)
 }
 

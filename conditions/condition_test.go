@@ -455,3 +455,10 @@ func TestLimits(t *testing.T) {
 		t.Errorf("Compile(%d comparisons) = %v, want a working condition", maxTerms, err)
 	}
 }
+
+func TestNilConditionIsTrue(t *testing.T) {
+	var c *Condition
+	if !c.Eval(mapVars{}) || c.String() != "" || c.Variables() != nil {
+		t.Errorf("nil Condition: Eval = %v, String = %q, Variables = %v; want true, \"\", nil", c.Eval(mapVars{}), c.String(), c.Variables())
+	}
+}

@@ -180,3 +180,23 @@ func TestDynamicPatternCacheBounded(t *testing.T) {
 		t.Errorf("dynamic pattern cache holds %d entries, want at most %d", n, patternCacheSize)
 	}
 }
+
+// TestLiteralPatternsCompiledOnce checks that a literal pattern is compiled
+// by Compile and never goes through the evaluation-time cache.
+func TestLiteralPatternsCompiledOnce(t *testing.T) {
+	for _, o := range []string{"~~", "~", "~/", "=|", "!~~", "not MatchesPath"} {
+		pattern := "literal-" + o
+		src := fmt.Sprintf(`x %s "%s"`, o, pattern)
+		c := MustCompile(src)
+		if c.leaves[0].pattern == nil {
+			t.Errorf("Compile(%q) left the pattern uncompiled", src)
+		}
+		c.Eval(mapVars{"x": pattern})
+		dynamicPatterns.mu.RLock()
+		_, cached := dynamicPatterns.m[patternKey{kind: positive(c.leaves[0].op), pattern: pattern, cfg: *c.leaves[0].cfg}]
+		dynamicPatterns.mu.RUnlock()
+		if cached {
+			t.Errorf("Eval(%q) compiled its literal pattern at evaluation time", src)
+		}
+	}
+}
