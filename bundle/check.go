@@ -116,3 +116,11 @@ func bundlePos(b *Bundle) Pos {
 	}
 	return Pos{File: b.Base}
 }
+
+// bundleFilePos is the manifest's position, else the bundle folder's.
+func bundleFilePos(b *Bundle) Pos {
+	if b.manifest.Line > 0 {
+		return b.manifest
+	}
+	return Pos{File: b.Base}
+}

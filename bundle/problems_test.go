@@ -23,6 +23,7 @@ var problemCases = []struct {
 	{"workspace-no-env", []string{"testdata/workspace"}, Options{}},
 	{"workspace-unknown-env", []string{"testdata/workspace"}, Options{Env: "prod"}},
 	{"not-a-bundle", []string{"testdata/simple/apiproxy/resources", "testdata/no-such-dir"}, Options{}},
+	{"empty-proxy", []string{"testdata/empty-proxy"}, Options{}},
 	{"same-proxy-twice", []string{"testdata/simple", "testdata/simple/apiproxy"}, Options{}},
 }
 

@@ -151,7 +151,11 @@ func (r xmlReader) boolAttr(e *etree.Element, name string, def bool) bool {
 }
 
 func readEndpoints(s source, dir string, b *Bundle, ps *Problems) {
-	for _, f := range s.xmlFiles(path.Join(dir, "proxies")) {
+	proxies := s.xmlFiles(path.Join(dir, "proxies"))
+	if len(proxies) == 0 {
+		ps.Warnf(bundleFilePos(b), "proxy %q has no ProxyEndpoint (apiproxy/proxies/*.xml): it serves nothing", b.Name)
+	}
+	for _, f := range proxies {
 		d := s.readXML(f, ps)
 		if d == nil {
 			continue
@@ -198,7 +202,11 @@ func dropDuplicates[T any](list []T, ep func(T) *Endpoint, what string, ps *Prob
 
 func readSharedFlows(s source, dir string, b *Bundle, ps *Problems) {
 	seen := map[string]*SharedFlow{}
-	for _, f := range s.xmlFiles(path.Join(dir, "sharedflows")) {
+	files := s.xmlFiles(path.Join(dir, "sharedflows"))
+	if len(files) == 0 {
+		ps.Warnf(bundleFilePos(b), "shared flow %q has no SharedFlow (sharedflowbundle/sharedflows/*.xml)", b.Name)
+	}
+	for _, f := range files {
 		d := s.readXML(f, ps)
 		if d == nil {
 			continue
