@@ -152,7 +152,7 @@ func checkTenPolicies(b *testing.B, rec *httptest.ResponseRecorder) {
 }
 
 // BenchmarkTenPolicies runs one request through ten AssignMessage policies
-// (nine execute, one is skipped by its condition, one sits in a Flow that
+// (eight execute, one is skipped by its condition, one sits in a Flow that
 // does not match) and a null route, without any network.
 func BenchmarkTenPolicies(b *testing.B) {
 	eng := buildBench(b, writeBenchFiles(b, tenPolicies))

@@ -112,7 +112,9 @@ type targetEndpoint struct {
 	endpoint
 	url       *template.Template // nil without HTTPTargetConnection/URL
 	client    *targetClient
-	streamRsp bool // no target or proxy response step can read the body
+	local     *bundle.LocalTargetConnection
+	localPE   *proxyEndpoint // the chained endpoint when named by APIProxy
+	streamRsp bool           // no target or proxy response step can read the body
 }
 
 // proxy is one deployed API proxy bundle.
@@ -157,6 +159,7 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 	for _, p := range e.proxies {
 		e.endpoints = append(e.endpoints, p.endpoints...)
 	}
+	e.resolveLocalTargets(ps)
 	sort.SliceStable(e.endpoints, func(i, j int) bool {
 		return len(e.endpoints[i].basePath) > len(e.endpoints[j].basePath)
 	})
@@ -276,7 +279,10 @@ func (bd *builder) target(te *bundle.TargetEndpoint) *targetEndpoint {
 		}
 		t.client = cl
 	case te.Local != nil:
-		bd.problems.Warnf(te.Local.Pos, "TargetEndpoint %q: LocalTargetConnection (proxy chaining) is not supported yet", te.Name)
+		t.local = te.Local
+		if te.Local.APIProxy == "" && te.Local.Path == "" {
+			bd.problems.Errorf(te.Local.Pos, "TargetEndpoint %q: LocalTargetConnection needs <APIProxy> or <Path>", te.Name)
+		}
 	default:
 		bd.problems.Warnf(te.Pos, "TargetEndpoint %q has no HTTPTargetConnection", te.Name)
 	}

@@ -125,6 +125,12 @@ func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
 	if f := ex.steps(t.postFlow, "PostFlow", t.postFlow.request); f != nil {
 		return f
 	}
+	if t.local != nil {
+		if f := ex.callLocal(t); f != nil {
+			return f
+		}
+		return ex.targetResponseFlows(t)
+	}
 	if t.client == nil {
 		return &policy.Fault{Name: "NoActiveTargets", Code: "messaging.adaptors.http.flow.NoActiveTargets", Status: 503,
 			FaultString: "The Service is temporarily unavailable", Source: "target"}
@@ -133,6 +139,12 @@ func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
 	if f := ex.call(t, u, true); f != nil {
 		return f
 	}
+	return ex.targetResponseFlows(t)
+}
+
+// targetResponseFlows runs the TargetEndpoint response flows.
+func (ex *execution) targetResponseFlows(t *targetEndpoint) *policy.Fault {
+	x := ex.x
 	x.SetCurrent("response")
 	if f := ex.steps(t.preFlow, "PreFlow", t.preFlow.response); f != nil {
 		return f

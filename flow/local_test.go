@@ -1,0 +1,44 @@
+package flow
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestProxyChaining(t *testing.T) {
+	front := writeFiles(t, map[string]string{
+		"apiproxy/front.xml": `<APIProxy name="front"/>`,
+		"apiproxy/proxies/default.xml": proxyXML("default", "/front", `
+			<RouteRule name="by-path"><Condition>request.header.x-by = "path"</Condition><TargetEndpoint>by-path</TargetEndpoint></RouteRule>
+			<RouteRule name="loop"><Condition>request.header.x-by = "loop"</Condition><TargetEndpoint>loop</TargetEndpoint></RouteRule>
+			<RouteRule name="by-name"><TargetEndpoint>by-name</TargetEndpoint></RouteRule>`),
+		"apiproxy/targets/by-name.xml": `<TargetEndpoint name="by-name"><PostFlow><Response><Step><Name>AM-Mark</Name></Step></Response></PostFlow>
+			<LocalTargetConnection><APIProxy>back</APIProxy><ProxyEndpoint>default</ProxyEndpoint></LocalTargetConnection></TargetEndpoint>`,
+		"apiproxy/targets/by-path.xml": `<TargetEndpoint name="by-path"><LocalTargetConnection><Path>/back/v2</Path></LocalTargetConnection></TargetEndpoint>`,
+		"apiproxy/targets/loop.xml":    `<TargetEndpoint name="loop"><LocalTargetConnection><APIProxy>front</APIProxy></LocalTargetConnection></TargetEndpoint>`,
+		"apiproxy/policies/AM-Mark.xml": `<AssignMessage name="AM-Mark"><Set><Headers><Header name="X-Front">{target.name}</Header></Headers></Set></AssignMessage>`,
+	})
+	back := writeFiles(t, map[string]string{
+		"apiproxy/back.xml": `<APIProxy name="back"/>`,
+		"apiproxy/proxies/default.xml": proxyXML("default", "/back", `
+			<PostFlow><Response><Step><Name>AM-Answer</Name></Step></Response></PostFlow><RouteRule name="null"/>`),
+		"apiproxy/policies/AM-Answer.xml": `<AssignMessage name="AM-Answer"><AssignTo type="response"/><Set>
+			<Payload contentType="text/plain">{apiproxy.name} {proxy.pathsuffix} q={request.queryparam.q} h={request.header.x-in}</Payload></Set></AssignMessage>`,
+	})
+	_, srv := startEngine(t, Options{}, front, back)
+	status, hdr, body := do(t, "GET", srv.URL+"/front/items/1?q=7", "", "X-In", "hello")
+	if status != 200 || body != "back /items/1 q=7 h=hello" {
+		t.Errorf("by name: %d %q", status, body)
+	}
+	if hdr.Get("X-Front") != "by-name" {
+		t.Errorf("front target response flow did not run: %v", hdr)
+	}
+	status, _, body = do(t, "GET", srv.URL+"/front/x", "", "X-By", "path")
+	if status != 200 || body != "back /v2/x q= h=" {
+		t.Errorf("by path: %d %q", status, body)
+	}
+	status, _, body = do(t, "GET", srv.URL+"/front/x", "", "X-By", "loop")
+	if status != 500 || !strings.Contains(body, "ChainingLoop") {
+		t.Errorf("loop: %d %q", status, body)
+	}
+}
