@@ -83,9 +83,10 @@ func MustCompile(src string, opts ...Option) *Condition {
 // with no argument slice and no environment lookup. The optimizer is off so
 // that the k-th function of the program is leaf k (checked below); each
 // evaluator then gets its own copy of the program whose functions are bound
-// to that evaluator's Vars.
+// to that evaluator's Vars. The result is boolean by construction (only
+// true, false, leaf calls, &&, || and !), so no AsBool cast is emitted.
 func (c *Condition) compileExpr(source string) error {
-	opts := []expr.Option{expr.Env(map[string]any{}), expr.AsBool(), expr.Optimize(false), expr.DisableAllBuiltins()}
+	opts := []expr.Option{expr.Env(map[string]any{}), expr.Optimize(false), expr.DisableAllBuiltins()}
 	for _, n := range c.names {
 		opts = append(opts, expr.Function(n, func(...any) (any, error) { return false, nil }, new(func() bool)))
 	}
