@@ -8,7 +8,7 @@ import (
 
 // escapeJSON escapes s for use inside a JSON string, as Apache Commons
 // StringEscapeUtils.escapeJson does: '"', '\\' and '/' are backslash-escaped, control
-// characters use \b \f \n \r \t or \uXXXX, and characters outside printable ASCII are
+// characters use \b \f \n \r \t or \uXXXX, and characters above U+007F are
 // written as \uXXXX (UTF-16 surrogate pairs above U+FFFF). No surrounding quotes.
 func escapeJSON(s string) string {
 	var b strings.Builder
@@ -29,7 +29,7 @@ func escapeJSON(s string) string {
 		case '\t':
 			b.WriteString(`\t`)
 		default:
-			if r >= 0x20 && r < 0x7f {
+			if r >= 0x20 && r <= 0x7f {
 				b.WriteRune(r)
 				continue
 			}

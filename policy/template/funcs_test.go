@@ -21,10 +21,11 @@ func TestStringFunctions(t *testing.T) {
 	v := MapVars{
 		"alpha": "abcdefghij", "q": `he said "hi"` + "\n/é", "x": `<a href='x'>&"`,
 		"ctl": "a\x01b\x00c\x7fd", "mixed": "MiXeD", "aud": `["x"]`, "n4": 4, "neg": "-4",
-		"e": "", "ts": int64(1700000000123), "u": "日本語テキスト",
+		"ctl2": "\x01\t\x7f😀", "e": "", "ts": int64(1700000000123), "u": "日本語テキスト",
 	}
 	runRender(t, []renderCase{
 		{"escapeJSON", "{escapeJSON(q)}", v, `he said \"hi\"\n\/\u00E9`},
+		{"escapeJSON controls and astral", "{escapeJSON(ctl2)}", v, "\\u0001\\t\x7f\\uD83D\\uDE00"},
 		{"escapeXML", "{escapeXML(x)}", v, `&lt;a href=&apos;x&apos;&gt;&amp;&quot;`},
 		{"escapeXML11", "{escapeXML11(ctl)}", v, `a&#1;bc&#127;d`},
 		{"encodeHTML", "{encodeHTML(x)}", v, `&lt;a href=&#39;x&#39;&gt;&amp;&quot;`},
@@ -206,6 +207,8 @@ func TestXPathFunction(t *testing.T) {
 		{"namespaces", "{xpath(/soap:Envelope/soap:Body/mm:r/mm:v/text(),soap,ns1,ns2)}", v, "42"},
 		{"type and namespaces", "{xpath(/soap:Envelope/soap:Body/mm:r/mm:v,soap,'string',ns1,ns2)}", v, "42"},
 		{"no match", "[{xpath(/tag/nope,xml)}]", v, "[]"},
+		{"namespaced node keeps its declarations", "{xpath(/soap:Envelope/soap:Body/mm:r/mm:v,soap,ns1,ns2)}", v, `<m:v xmlns:m="urn:m">42</m:v>`},
+		{"declaration inside fragment not repeated", "{xpath(/soap:Envelope/soap:Body/mm:r,soap,ns1,ns2)}", v, `<m:r xmlns:m="urn:m"><m:v>42</m:v></m:r>`},
 		{"bad xml", "[{xpath(/a,bad)}]", v, "[]"},
 	})
 }
@@ -220,7 +223,7 @@ func TestXPathHelper(t *testing.T) {
 		typ  string
 		want any
 	}{
-		{"nodeset", []string{`<b>1</b>`, `<b>2</b>`}},
+		{"nodeset", []string{`<b xmlns="urn:p">1</b>`, `<b xmlns="urn:p">2</b>`}},
 		{"string", "1"},
 		{"number", 1.0},
 		{"boolean", true},

@@ -34,6 +34,36 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("template: offset %d: %s", e.Offset, e.Msg)
 }
 
+// Snippet returns the line of text holding the error and a caret line under the
+// offending byte, for error reports.
+func (e *SyntaxError) Snippet(text string) string {
+	off := max(0, min(e.Offset, len(text)))
+	start := strings.LastIndexByte(text[:off], '\n') + 1
+	end := strings.IndexByte(text[off:], '\n')
+	if end < 0 {
+		end = len(text)
+	} else {
+		end += off
+	}
+	var caret strings.Builder
+	for _, c := range text[start:off] {
+		if c == '\t' {
+			caret.WriteByte('\t')
+		} else {
+			caret.WriteByte(' ')
+		}
+	}
+	return text[start:end] + "\n" + caret.String() + "^"
+}
+
+// Position converts the error offset to a 1-based line and column (in bytes) within
+// text, to add to the position of the XML element the template came from.
+func (e *SyntaxError) Position(text string) (line, col int) {
+	off := max(0, min(e.Offset, len(text)))
+	line = 1 + strings.Count(text[:off], "\n")
+	return line, off - strings.LastIndexByte(text[:off], '\n')
+}
+
 type config struct {
 	open, close  string
 	custom       bool // Delimiters was given
@@ -162,6 +192,9 @@ func (t *Template) Execute(v Vars) (string, []string) {
 func (t *Template) exec(v Vars, track bool) (string, []string) {
 	if t.nrefs == 0 {
 		return t.literal, nil
+	}
+	if v == nil {
+		v = MapVars(nil)
 	}
 	var stack [8]string
 	vals := stack[:0]

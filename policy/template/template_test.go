@@ -210,3 +210,24 @@ func TestSyntaxErrorMessage(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+func TestSyntaxErrorPosition(t *testing.T) {
+	text := "{\n  \"a\": \"{foo(x)}\"\n}"
+	_, err := Parse(text)
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("Parse(%q) error = %v, want *SyntaxError", text, err)
+	}
+	if line, col := se.Position(text); line != 2 || col != 10 {
+		t.Errorf("Position = %d:%d, want 2:10", line, col)
+	}
+	if got, want := se.Snippet(text), "  \"a\": \"{foo(x)}\"\n         ^"; got != want {
+		t.Errorf("Snippet =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNilVars(t *testing.T) {
+	if got := MustParse("[{a:d}{toUpperCase(b)}]").Render(nil); got != "[d]" {
+		t.Errorf("Render(nil) = %q, want %q", got, "[d]")
+	}
+}

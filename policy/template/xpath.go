@@ -50,8 +50,8 @@ const (
 )
 
 // Eval parses xmlText and evaluates the expression, converting the result to typ:
-// "nodeset" (or "") → []string, each matched node serialized (elements as XML without
-// inherited namespace declarations, attribute and text nodes as their value);
+// "nodeset" (or "") → []string, each matched node serialized (elements as standalone XML
+// with the namespace declarations they inherit, attribute and text nodes as their value);
 // "node" → string, the first node serialized, or nil; "string" → string (XPath string value); "number" → float64; "boolean" → bool.
 func (p *XPath) Eval(xmlText string, typ string) (any, error) {
 	doc, err := xmlquery.Parse(strings.NewReader(xmlText))
@@ -99,7 +99,7 @@ func nodeStrings(res any, limit int) []string {
 		nav := it.Current().(*xmlquery.NodeNavigator)
 		switch nav.NodeType() {
 		case xpath.ElementNode, xpath.RootNode, xpath.CommentNode:
-			out = append(out, nav.Current().OutputXML(true))
+			out = append(out, serializeElement(nav.Current()))
 		default:
 			out = append(out, nav.Value())
 		}
