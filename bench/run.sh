@@ -269,10 +269,12 @@ report() {
 		"$THREADS" "$CONNS" "$DURATION" "$ROUNDS" "$REQ_PATH"
 	printf 'per round:\n%-7s %-6s %12s %9s %9s %9s %7s\n' round target req/s p50ms p90ms p99ms errors
 	awk '{ printf "%-7s %-6s %12.0f %9.3f %9.3f %9.3f %7d\n", $1, $2, $3, $4, $5, $6, $7 }' "$raw"
-	printf '\nmedian over rounds:\n%-7s %12s %9s %9s %9s %7s\n' target req/s p50ms p90ms p99ms errors
+	printf '\nmedian over rounds (req/s range: slowest..fastest round):\n%-7s %12s %15s %9s %9s %9s %7s\n' \
+		target req/s range p50ms p90ms p99ms errors
 	for t in $TARGETS; do
-		printf '%-7s %12.0f %9.3f %9.3f %9.3f %7d\n' "$t" \
+		printf '%-7s %12.0f %15s %9.3f %9.3f %9.3f %7d\n' "$t" \
 			"$(awk -v t="$t" '$2 == t { print $3 }' "$raw" | median)" \
+			"$(awk -v t="$t" '$2 == t { print $3 }' "$raw" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f..%.0f", lo, hi }')" \
 			"$(awk -v t="$t" '$2 == t { print $4 }' "$raw" | median)" \
 			"$(awk -v t="$t" '$2 == t { print $5 }' "$raw" | median)" \
 			"$(awk -v t="$t" '$2 == t { print $6 }' "$raw" | median)" \
