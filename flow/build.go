@@ -123,6 +123,7 @@ type proxy struct {
 	propertySets   map[string]map[string]string
 	endpoints      []*proxyEndpoint
 	targets        map[string]*targetEndpoint
+	policies       []policy.Policy // every built policy, for Close
 }
 
 type builder struct {
@@ -193,7 +194,9 @@ func (bd *builder) proxy() *proxy {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		bd.policy(n)
+		if st := bd.policy(n); st != nil {
+			p.policies = append(p.policies, st.pol)
+		}
 	}
 	return p
 }

@@ -37,9 +37,15 @@ func (e *Engine) Deployed() []string {
 	return out
 }
 
-// Close releases idle target connections.
+// Close releases idle target connections and stops what policies run in
+// the background (an optional Close method on a policy).
 func (e *Engine) Close() {
 	for _, p := range e.proxies {
+		for _, pol := range p.policies {
+			if c, ok := pol.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
 		for _, t := range p.targets {
 			if t.client != nil {
 				t.client.close()
