@@ -85,15 +85,23 @@ func (p *parser) reference(i int, open, close string) (int, error) {
 	return end + len(close), nil
 }
 
-// findClose returns the offset of close at or after start, outside single quotes, or -1.
+// findClose returns the offset of close at or after start, or -1. Inside a function's
+// argument list, single-quoted literals are skipped (so xeger('[0-9]{3}') works); in a
+// name or a :default, quotes are ordinary characters ({greeting:It's me}).
 func findClose(text string, start int, close string) int {
-	quoted := false
+	inCall, inDefault, quoted := false, false, false
 	for j := start; j < len(text); j++ {
-		switch {
-		case text[j] == '\'':
-			quoted = !quoted
-		case !quoted && strings.HasPrefix(text[j:], close):
+		switch c := text[j]; {
+		case quoted:
+			quoted = c != '\''
+		case strings.HasPrefix(text[j:], close):
 			return j
+		case c == '\'' && inCall:
+			quoted = true
+		case c == '(' && !inDefault:
+			inCall = true
+		case c == ':' && !inCall:
+			inDefault = true
 		}
 	}
 	return -1

@@ -45,6 +45,8 @@ func TestSubstitution(t *testing.T) {
 		{"default not used when set", "{a:zzz}", v, "A"},
 		{"url defaults", "{protocol:https}://{site:google.com}/path", v, "https://google.com/path"},
 		{"default with colon and spaces", "{x:a b:c}", v, "a b:c"},
+		{"default with apostrophe", "{x:It's me} and {a}'s", v, "It's me and A's"},
+		{"quoted brace in call", "{xeger('[a]{3}')}", v, "aaa"},
 		{"hyphenated name", "{request.header.Content-Type}", v, "application/json"},
 		{"json object literal", `{"a":1}`, v, `{"a":1}`},
 		{"json quote after brace", `{"a":"{a}"}`, v, `{"a":"A"}`},
