@@ -164,13 +164,7 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 	sort.SliceStable(e.endpoints, func(i, j int) bool {
 		return len(e.endpoints[i].basePath) > len(e.endpoints[j].basePath)
 	})
-	for i := 1; i < len(e.endpoints); i++ {
-		if e.endpoints[i].basePath == e.endpoints[i-1].basePath {
-			ps.Errorf(e.endpoints[i].pos, "base path %s is served by both %s/%s and %s/%s",
-				e.endpoints[i].basePath, e.endpoints[i-1].proxy.name, e.endpoints[i-1].name,
-				e.endpoints[i].proxy.name, e.endpoints[i].name)
-		}
-	}
+	// The loader reports two endpoints sharing a base path.
 	ps.Sort()
 	if ps.HasErrors() {
 		return nil, ps
