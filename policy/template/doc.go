@@ -10,9 +10,9 @@
 //
 // Substitution rules (reference §5.1):
 //   - '{' immediately followed by an ASCII letter or '_' starts a reference that runs to
-//     the next '}' that is not inside a single-quoted function argument. Any other '{' (followed by a quote,
-//     whitespace, a digit, '{', '}' ...) is literal text, so JSON payloads such as
-//     {"a":1}, { "a": "{var}" } and {} pass through verbatim.
+//     the next '}' that is not inside a single-quoted function argument. Any other
+//     '{' (followed by a quote, whitespace, a digit, '{', '}' ...) is literal text, so
+//     JSON payloads such as {"a":1}, { "a": "{var}" } and {} pass through verbatim.
 //   - "\{" is a legacy escape for a literal '{' (old RaiseFault payloads use it); the
 //     backslash is dropped. RawBackslash keeps it.
 //   - {name:default} renders default when name is unresolved; an unresolved reference
