@@ -23,6 +23,10 @@ type Exchange struct {
 	// time.Now.
 	Now func() time.Time
 
+	// Recorder, when set, is told about variable writes and print output,
+	// for traces. Default nil: nothing is recorded.
+	Recorder Recorder
+
 	req, resp, errMsg *Message
 	current           string
 	msgs              map[string]*Message // custom message variables
@@ -194,7 +198,30 @@ func (x *Exchange) Bool(name string, def bool) bool {
 // *ReadOnlyError; names of message variables (request.header.X,
 // response.content, myreq.queryparam.q ...) change the message. A *Message
 // value creates a message variable.
-func (x *Exchange) Set(name string, v any) error { return x.set(name, v, false) }
+func (x *Exchange) Set(name string, v any) error {
+	err := x.set(name, v, false)
+	if x.Recorder != nil {
+		x.Recorder.VarSet(name, v, err)
+	}
+	return err
+}
+
+// Recorder receives what a trace shows of an exchange: the variables
+// policies write and what scripts print.
+type Recorder interface {
+	// VarSet is called after every Set, with its error (nil on success).
+	VarSet(name string, v any, err error)
+	// Print is called with each line a policy prints.
+	Print(policy, text string)
+}
+
+// Print forwards a policy's printed output (JavaScript print()) to the
+// Recorder, if any.
+func (x *Exchange) Print(policy, text string) {
+	if x.Recorder != nil {
+		x.Recorder.Print(policy, text)
+	}
+}
 
 // SetSystem sets a variable as the engine does, bypassing the read-only
 // table and the dotted-tree rule (proxy.pathsuffix, target.*, error.*,
