@@ -18,6 +18,9 @@
 #                                              PORT_BASE .. PORT_BASE+4
 #   TARGETS="direct bare apigo nginx caddy"    which targets to drive
 #   NO_INSTALL=1                               never call apt-get
+#   PROFILE=1                                  after the rounds, one more unrecorded run of
+#                                              apigo and of bare under `perf record`; the top
+#                                              functions go to bench/results/perf-<target>.txt
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -35,6 +38,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/apigo-bench.XXXXXX")
 RESULTS=$ROOT/bench/results
 mkdir -p "$RESULTS"
 PIDS=()
+declare -A PID_OF
 
 cleanup() {
 	local pid
@@ -86,7 +90,8 @@ install_tools() {
 	fi
 	if has_target caddy && ! command -v caddy >/dev/null; then
 		if [[ -n ${NO_INSTALL:-} ]]; then
-			log "bench: caddy is not installed and NO_INSTALL is set: skipping caddy"
+			CADDY_SKIPPED="not installed and NO_INSTALL is set"
+			log "bench: caddy: skipped ($CADDY_SKIPPED)"
 			drop_target caddy
 		else
 			want+=(caddy)
@@ -95,19 +100,20 @@ install_tools() {
 	[[ ${#want[@]} -eq 0 ]] && return 0
 	[[ -n ${NO_INSTALL:-} ]] && die "missing ${want[*]} and NO_INSTALL is set"
 	[[ $(id -u) -ne 0 ]] && sudo=sudo
-	log "bench: installing ${want[*]}"
 	$sudo apt-get update -qq
 	if [[ " ${want[*]} " == *" caddy "* ]]; then
 		local cand
 		cand=$(apt-cache policy caddy 2>/dev/null | awk '/Candidate:/ {print $2}')
 		if [[ -z $cand || $cand == "(none)" ]]; then
-			log "bench: caddy is not in this machine's Debian archive (apt-cache policy caddy: no candidate): skipping caddy"
-			want=("${want[@]/caddy/}")
+			CADDY_SKIPPED="not in this machine's Debian archive: apt-cache policy caddy has no candidate"
+			log "bench: caddy: skipped ($CADDY_SKIPPED)"
+			mapfile -t want < <(printf '%s\n' "${want[@]}" | grep -vx caddy)
 			drop_target caddy
 		fi
 	fi
-	# shellcheck disable=SC2068 # want may hold an emptied element
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ${want[@]} >/dev/null
+	[[ ${#want[@]} -eq 0 ]] && return 0
+	log "bench: installing ${want[*]}"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${want[@]}" >/dev/null
 }
 
 # wait_port waits until something accepts on 127.0.0.1:$1.
@@ -141,6 +147,7 @@ start_bare() {
 	"$WORK/bareproxy" -addr "127.0.0.1:$(port_of bare)" -target "http://127.0.0.1:$(port_of direct)" \
 		>"$WORK/bare.log" 2>&1 &
 	PIDS+=($!)
+	PID_OF[bare]=$!
 	wait_port "$(port_of bare)" bare
 }
 
@@ -149,6 +156,7 @@ start_apigo() {
 		--map-url "http://backend.bench=http://127.0.0.1:$(port_of direct)" \
 		bench/passthrough >"$WORK/apigo.log" 2>&1 &
 	PIDS+=($!)
+	PID_OF[apigo]=$!
 	wait_port "$(port_of apigo)" apigo
 }
 
@@ -246,6 +254,25 @@ parse() {
 	' "$1"
 }
 
+# profile drives target $1 once more with perf recording its process and
+# writes the hottest functions to $RESULTS/perf-$1.txt.
+profile() {
+	local data=$WORK/perf-$1.data secs perf_pid
+	secs=$(seconds "$DURATION")
+	log "bench: profiling $1 with perf ($DURATION, not counted)"
+	perf record -q -F 999 -p "${PID_OF[$1]}" -o "$data" -- sleep "$secs" >"$WORK/perf-$1.log" 2>&1 &
+	perf_pid=$!
+	drive "$1" "$DURATION" "$WORK/$1.perf.out"
+	wait "$perf_pid" || die "perf record failed on $1: $(cat "$WORK/perf-$1.log")"
+	{
+		printf 'perf profile of %s under wrk -t%s -c%s -d%s (%s req/s during the profile)\n' \
+			"$1" "$THREADS" "$CONNS" "$DURATION" "$(parse "$WORK/$1.perf.out" | cut -d' ' -f1)"
+		perf report -i "$data" --stdio --no-children --sort symbol --percent-limit 0.7 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | sed 's/[ -]*$//' | head -50
+	} >"$RESULTS/perf-$1.txt"
+	log "bench: wrote $RESULTS/perf-$1.txt"
+}
+
 # rotate prints the targets starting at index $1, so each round begins
 # with a different target and none always runs first or last.
 rotate() {
@@ -280,6 +307,7 @@ report() {
 			"$(awk -v t="$t" '$2 == t { print $6 }' "$raw" | median)" \
 			"$(awk -v t="$t" '$2 == t { s += $7 } END { print s + 0 }' "$raw")"
 	done
+	[[ -z ${CADDY_SKIPPED:-} ]] || printf 'caddy: skipped (%s)\n' "$CADDY_SKIPPED"
 	has_target apigo || return 0
 	printf '\nratios (median req/s: >1 means apigo is faster; median p99: <1 means apigo is faster):\n'
 	local a_rps a_p99 o_rps o_p99
@@ -293,7 +321,6 @@ report() {
 			printf "apigo/%-7s req/s %6.2f   p99 %6.2f\n", t, (or > 0 ? ar / or : 0), (op > 0 ? ap / op : 0)
 		}'
 	done
-	has_target caddy || printf 'caddy: skipped (not installed or not in the archive)\n'
 }
 
 main() {
@@ -320,6 +347,13 @@ main() {
 		done
 	done
 	report "$WORK/raw" | tee "$RESULTS/latest.txt"
+	if [[ -n ${PROFILE:-} ]]; then
+		command -v perf >/dev/null || die "PROFILE=1 needs perf (Debian package linux-perf)"
+		for t in apigo bare; do
+			has_target "$t" && profile "$t"
+		done
+	fi
+	return 0
 }
 
 main "$@"
