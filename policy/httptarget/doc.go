@@ -47,8 +47,9 @@
 // reading of Apigee's page.
 //
 // With RetryEnabled (default true) and at least two enabled servers, a
-// failed attempt is retried on the next server the algorithm picks, each
-// server at most once per request; plain 4xx/5xx responses are never
+// failed attempt is retried on the next eligible server after it in
+// <Server> order (the balancer's own turn is left alone), each server at
+// most once per request; plain 4xx/5xx responses are never
 // retried, nor is a request whose body is streamed. When retries run out,
 // the last response (an unhealthy code) or error is returned. No server in
 // rotation is NoActiveTargets.

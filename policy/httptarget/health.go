@@ -66,6 +66,27 @@ func (lb *loadBalancer) pick(tried uint64) *Server {
 	return nil
 }
 
+// next picks the server a retry goes to: the first eligible one after
+// prev in <Server> order, wrapping around; nil when none is left. It leaves
+// the balancer's state alone, so retries do not skew the distribution.
+func (lb *loadBalancer) next(prev *Server, tried uint64) *Server {
+	var now int64
+	cand := lb.eligible(tried, &now)
+	n := len(lb.servers)
+	for k := 1; k < n && cand != 0; k++ {
+		i := (prev.index + k) % n
+		if cand&(1<<i) == 0 {
+			continue
+		}
+		s := lb.servers[i]
+		if !s.down.Load() || s.probing.CompareAndSwap(false, true) {
+			return s
+		}
+		cand &^= 1 << i
+	}
+	return nil
+}
+
 // succeeded records a response that is not a failure: the count resets and
 // a downed server (tried half-open, or probed healthy) is back.
 func (lb *loadBalancer) succeeded(s *Server, why string) {

@@ -71,8 +71,13 @@ func (conn *Connection) Send(ctx context.Context, req *exchange.Message, u strin
 func (conn *Connection) sendBalanced(ctx context.Context, req *exchange.Message, tail string, stream bool, info *Info) (*exchange.Message, *Info, error) {
 	lb := conn.lb
 	var tried uint64
+	var s *Server
 	for {
-		s := lb.pick(tried)
+		if s == nil {
+			s = lb.pick(tried)
+		} else {
+			s = lb.next(s, tried)
+		}
 		if s == nil {
 			return nil, info, &Error{Kind: NoActiveTargets, Err: fmt.Errorf("no target server of the LoadBalancer is in rotation")}
 		}
