@@ -11,6 +11,7 @@ import (
 
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy/exchange"
+	"github.com/apigo/apigo/policy/httptarget"
 )
 
 // Policy is a built, immutable, concurrency-safe policy.
@@ -40,6 +41,17 @@ type Options struct {
 	// false. Default false: unresolved references render as "" (Apigee X's
 	// message-template reference).
 	StrictTemplates bool
+	// Target configures the HTTP connections policies open
+	// (ServiceCallout): transport, --map-url, keystore folder, circuit
+	// breaker choices. The zero value is usable.
+	Target httptarget.Options
+	// GoogleTokenCommand issues Google tokens for ServiceCallout
+	// <Authentication> when APIGO_GOOGLE_ACCESS_TOKEN / APIGO_GOOGLE_ID_TOKEN
+	// are unset: the program and its fixed arguments, split on spaces (no
+	// shell), run with "access-token <scope>..." or "id-token <audience>
+	// [--include-email]" appended; its trimmed output is the token. Default
+	// "": no command, and such a callout faults naming the variable to set.
+	GoogleTokenCommand string
 }
 
 type registration struct {
@@ -144,4 +156,27 @@ func (f *Fault) HTTPStatus() int {
 		return 500
 	}
 	return f.Status
+}
+
+// LocalDispatcher runs a request in process through another deployed proxy
+// (ServiceCallout's LocalTargetConnection). The engine provides it in the
+// context of every execution. apiProxy and endpoint may be empty, in which
+// case path is matched against the deployed base paths; otherwise path is
+// the path below the endpoint's base path. The request's query parameters,
+// verb, headers and body are req's; DispatchLocal must not modify req.
+type LocalDispatcher interface {
+	DispatchLocal(ctx context.Context, apiProxy, endpoint, path string, req *exchange.Message) (*exchange.Message, error)
+}
+
+type localDispatcherKey struct{}
+
+// WithLocalDispatcher returns ctx carrying d.
+func WithLocalDispatcher(ctx context.Context, d LocalDispatcher) context.Context {
+	return context.WithValue(ctx, localDispatcherKey{}, d)
+}
+
+// LocalDispatcherFrom returns the dispatcher ctx carries, nil when none.
+func LocalDispatcherFrom(ctx context.Context) LocalDispatcher {
+	d, _ := ctx.Value(localDispatcherKey{}).(LocalDispatcher)
+	return d
 }
