@@ -39,6 +39,9 @@ type Options struct {
 	Policy policy.Options
 	// Log receives one line per request; nil discards.
 	Log func(line string)
+	// Trace, when set, receives the trace of every exchange after its
+	// response is written (apigo serve --trace). Nil: no tracing cost.
+	Trace func(*Trace)
 }
 
 // URLMap is one --map-url FROM=TO rewrite.
@@ -55,6 +58,7 @@ func ParseURLMap(s string) (URLMap, error) {
 
 // step is a compiled <Step>.
 type step struct {
+	id              string // position of the <Step>
 	name            string // policy name
 	kind            string // policy type
 	prefix          string // failure-flag prefix
@@ -66,12 +70,14 @@ type step struct {
 
 // segment is one compiled flow (PreFlow, conditional Flow, PostFlow ...).
 type segment struct {
+	id                string // position of the <Flow>
 	name, description string
 	cond              *conditions.Condition
 	request, response []*step
 }
 
 type faultRule struct {
+	id            string
 	name          string
 	cond          *conditions.Condition
 	steps         []*step
@@ -90,6 +96,7 @@ type endpoint struct {
 }
 
 type routeRule struct {
+	id     string
 	name   string
 	cond   *conditions.Condition
 	target *targetEndpoint // nil with url or for a null route
@@ -99,7 +106,6 @@ type routeRule struct {
 type proxyEndpoint struct {
 	endpoint
 	proxy      *proxy
-	pos        bundle.Pos
 	basePath   string
 	postClient *segment
 	routes     []*routeRule
@@ -133,6 +139,8 @@ type builder struct {
 	bc       *policy.BuildContext
 	b        *bundle.Bundle
 	policies map[string]*step // built once per bundle, shared by steps
+	endpoint string           // endpoint being built, for elements
+	elements *[]Element       // what coverage tracks
 }
 
 // Build compiles a loaded set. It returns a nil engine only when errors
@@ -153,7 +161,7 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 	e := &Engine{opts: opts}
 	e.urlClient, _ = newTargetClient(nil, &e.opts)
 	for _, b := range set.Proxies {
-		bd := &builder{opts: &e.opts, set: set, problems: ps, b: b, policies: map[string]*step{}}
+		bd := &builder{opts: &e.opts, set: set, problems: ps, b: b, policies: map[string]*step{}, elements: &e.elements}
 		bd.bc = &policy.BuildContext{Bundle: b, Env: set.Env, Problems: ps, Options: &e.opts.Policy}
 		e.proxies = append(e.proxies, bd.proxy())
 	}
@@ -196,13 +204,15 @@ func (bd *builder) proxy() *proxy {
 }
 
 func (bd *builder) proxyEndpoint(p *proxy, pe *bundle.ProxyEndpoint) *proxyEndpoint {
-	c := &proxyEndpoint{proxy: p, basePath: normalizeBasePath(pe.BasePath), pos: pe.Pos}
-	c.endpoint = bd.endpoint(&pe.Endpoint)
+	c := &proxyEndpoint{proxy: p, basePath: normalizeBasePath(pe.BasePath)}
+	bd.endpoint = "ProxyEndpoint " + pe.Name
+	c.endpoint = bd.compileEndpoint(&pe.Endpoint)
 	if pe.PostClientFlow != nil {
 		c.postClient = bd.segment(pe.PostClientFlow)
 	}
 	for _, rr := range pe.RouteRules {
-		r := &routeRule{name: rr.Name, cond: bd.condition(rr.Condition)}
+		r := &routeRule{id: rr.Pos.String(), name: rr.Name, cond: bd.condition(rr.Condition)}
+		bd.element(r.id, "RouteRule", rr.Name, rr.Condition)
 		switch {
 		case rr.TargetEndpoint != "":
 			// The loader reports a TargetEndpoint that does not exist.
@@ -252,7 +262,8 @@ func normalizeBasePath(bp string) string {
 }
 
 func (bd *builder) target(te *bundle.TargetEndpoint) *targetEndpoint {
-	t := &targetEndpoint{endpoint: bd.endpoint(&te.Endpoint)}
+	bd.endpoint = "TargetEndpoint " + te.Name
+	t := &targetEndpoint{endpoint: bd.compileEndpoint(&te.Endpoint)}
 	t.streamRsp = !hasSteps(t.preFlow, t.postFlow, false) && !anyFlowSteps(t.flows, false)
 	switch {
 	case te.HTTP != nil:
@@ -286,7 +297,7 @@ func (bd *builder) target(te *bundle.TargetEndpoint) *targetEndpoint {
 	return t
 }
 
-func (bd *builder) endpoint(ep *bundle.Endpoint) endpoint {
+func (bd *builder) compileEndpoint(ep *bundle.Endpoint) endpoint {
 	e := endpoint{name: ep.Name, props: map[string]string{}}
 	for _, p := range ep.Properties {
 		e.props[p.Name] = strings.TrimSpace(p.Value)
@@ -295,12 +306,15 @@ func (bd *builder) endpoint(ep *bundle.Endpoint) endpoint {
 	e.postFlow = bd.segment(ep.PostFlow)
 	for _, f := range ep.Flows {
 		e.flows = append(e.flows, bd.segment(f))
+		bd.element(f.Pos.String(), "Flow", f.Name, f.Condition)
 	}
 	for _, fr := range ep.FaultRules {
 		e.faultRules = append(e.faultRules, bd.faultRule(fr))
+		bd.element(fr.Pos.String(), "FaultRule", fr.Name, fr.Condition)
 	}
 	if ep.DefaultFaultRule != nil {
 		e.defaultRule = bd.faultRule(ep.DefaultFaultRule)
+		bd.element(ep.DefaultFaultRule.Pos.String(), "DefaultFaultRule", ep.DefaultFaultRule.Name, ep.DefaultFaultRule.Condition)
 	}
 	return e
 }
@@ -310,13 +324,13 @@ func (bd *builder) segment(f *bundle.Flow) *segment {
 		return &segment{}
 	}
 	return &segment{
-		name: f.Name, description: f.Description, cond: bd.condition(f.Condition),
+		id: f.Pos.String(), name: f.Name, description: f.Description, cond: bd.condition(f.Condition),
 		request: bd.steps(f.Request), response: bd.steps(f.Response),
 	}
 }
 
 func (bd *builder) faultRule(fr *bundle.FaultRule) *faultRule {
-	return &faultRule{name: fr.Name, cond: bd.condition(fr.Condition), steps: bd.steps(fr.Steps), alwaysEnforce: fr.AlwaysEnforce}
+	return &faultRule{id: fr.Pos.String(), name: fr.Name, cond: bd.condition(fr.Condition), steps: bd.steps(fr.Steps), alwaysEnforce: fr.AlwaysEnforce}
 }
 
 func (bd *builder) steps(in []*bundle.Step) []*step {
@@ -327,8 +341,10 @@ func (bd *builder) steps(in []*bundle.Step) []*step {
 			continue
 		}
 		cp := *pol
+		cp.id = s.Pos.String()
 		cp.cond = bd.condition(s.Condition)
 		out = append(out, &cp)
+		bd.element(cp.id, "Step", s.Name, s.Condition)
 	}
 	return out
 }
@@ -395,4 +411,13 @@ func (bd *builder) template(text string, pos bundle.Pos) *template.Template {
 		return nil
 	}
 	return t
+}
+
+// element records a bundle element for coverage.
+func (bd *builder) element(id, kind, name string, c *bundle.Condition) {
+	el := Element{ID: id, Kind: kind, Proxy: bd.b.Name, Endpoint: bd.endpoint, Name: name}
+	if c != nil {
+		el.Condition = c.Text
+	}
+	*bd.elements = append(*bd.elements, el)
 }

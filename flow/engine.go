@@ -24,6 +24,7 @@ type Engine struct {
 	proxies   []*proxy
 	endpoints []*proxyEndpoint // longest base path first
 	urlClient *targetClient    // for RouteRules with a URL
+	elements  []Element        // what coverage tracks
 }
 
 // Deployed describes what the engine serves, one line per ProxyEndpoint.
@@ -97,8 +98,35 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x := e.newExchange(pe, r)
 	ex := &execution{e: e, pe: pe, x: x, ctx: r.Context(), w: w}
+	if e.opts.Trace != nil {
+		ex.trace(r)
+	}
 	status := ex.run()
 	e.logf(r, status, start, pe.proxy.name)
+	if ex.tr != nil {
+		e.opts.Trace(ex.tr.finish(x))
+	}
+}
+
+// ServeExchange serves one request like ServeHTTP and returns the finished
+// exchange (nil when no proxy matched) and, when traced is true, its trace.
+// `apigo test` uses it to check variables and show what happened.
+func (e *Engine) ServeExchange(w http.ResponseWriter, r *http.Request, traced bool) (*exchange.Exchange, *Trace) {
+	pe := e.match(r.URL.Path)
+	if pe == nil {
+		e.ServeHTTP(w, r)
+		return nil, nil
+	}
+	x := e.newExchange(pe, r)
+	ex := &execution{e: e, pe: pe, x: x, ctx: r.Context(), w: w}
+	if traced {
+		ex.trace(r)
+	}
+	ex.run()
+	if ex.tr == nil {
+		return x, nil
+	}
+	return x, ex.tr.finish(x)
 }
 
 func (e *Engine) logf(r *http.Request, status int, start time.Time, proxy string) {

@@ -50,6 +50,9 @@ func errorResponse(f *policy.Fault) *exchange.Message {
 // error response that FaultRules then edit.
 func (ex *execution) setFault(f *policy.Fault) {
 	x := ex.x
+	if ex.tr != nil {
+		ex.tr.fault(f)
+	}
 	m := errorResponse(f)
 	x.SetResponse(m)
 	x.SetMessage("error", m)
@@ -107,8 +110,17 @@ func (ex *execution) faultRules(rules []*faultRule, bottomUp bool) (ran, stop bo
 		if bottomUp {
 			r = rules[len(rules)-1-i]
 		}
-		if r.cond != nil && !r.cond.Eval(ex.x) {
-			continue
+		if r.cond != nil {
+			ok := r.cond.Eval(ex.x)
+			if ex.tr != nil {
+				ex.tr.cond(r.id, r.cond.String(), ok)
+			}
+			if !ok {
+				continue
+			}
+		}
+		if ex.tr != nil {
+			ex.tr.add(Event{Kind: "faultrule", Element: r.id, Name: r.name})
 		}
 		return true, ex.faultSteps(r.steps)
 	}
@@ -121,8 +133,17 @@ func (ex *execution) defaultFaultRule(rule *faultRule, faultRuleRan bool) bool {
 	if rule == nil || (faultRuleRan && !rule.alwaysEnforce) {
 		return false
 	}
-	if rule.cond != nil && !rule.cond.Eval(ex.x) {
-		return false
+	if rule.cond != nil {
+		ok := rule.cond.Eval(ex.x)
+		if ex.tr != nil {
+			ex.tr.cond(rule.id, rule.cond.String(), ok)
+		}
+		if !ok {
+			return false
+		}
+	}
+	if ex.tr != nil {
+		ex.tr.add(Event{Kind: "faultrule", Element: rule.id, Name: rule.name, Value: "DefaultFaultRule"})
 	}
 	return ex.faultSteps(rule.steps)
 }

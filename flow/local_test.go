@@ -14,8 +14,8 @@ func TestProxyChaining(t *testing.T) {
 			<RouteRule name="by-name"><TargetEndpoint>by-name</TargetEndpoint></RouteRule>`),
 		"apiproxy/targets/by-name.xml": `<TargetEndpoint name="by-name"><PostFlow><Response><Step><Name>AM-Mark</Name></Step></Response></PostFlow>
 			<LocalTargetConnection><APIProxy>back</APIProxy><ProxyEndpoint>default</ProxyEndpoint></LocalTargetConnection></TargetEndpoint>`,
-		"apiproxy/targets/by-path.xml": `<TargetEndpoint name="by-path"><LocalTargetConnection><Path>/back/v2</Path></LocalTargetConnection></TargetEndpoint>`,
-		"apiproxy/targets/loop.xml":    `<TargetEndpoint name="loop"><LocalTargetConnection><APIProxy>front</APIProxy></LocalTargetConnection></TargetEndpoint>`,
+		"apiproxy/targets/by-path.xml":  `<TargetEndpoint name="by-path"><LocalTargetConnection><Path>/back/v2</Path></LocalTargetConnection></TargetEndpoint>`,
+		"apiproxy/targets/loop.xml":     `<TargetEndpoint name="loop"><LocalTargetConnection><APIProxy>front</APIProxy></LocalTargetConnection></TargetEndpoint>`,
 		"apiproxy/policies/AM-Mark.xml": `<AssignMessage name="AM-Mark"><Set><Headers><Header name="X-Front">{target.name}</Header></Headers></Set></AssignMessage>`,
 	})
 	back := writeFiles(t, map[string]string{

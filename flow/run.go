@@ -29,6 +29,14 @@ type execution struct {
 	proxyFlow  *segment // conditional Flow chosen on the request
 	target     *targetEndpoint
 	targetFlow *segment
+	tr         *tracer // nil unless traced
+}
+
+// trace turns tracing on for this execution.
+func (ex *execution) trace(r *http.Request) {
+	ex.tr = newTracer(ex.pe, r)
+	ex.tr.ep = "ProxyEndpoint " + ex.pe.name
+	ex.x.Recorder = ex.tr
 }
 
 // run executes the whole exchange and writes the response. It returns the
@@ -42,6 +50,9 @@ func (ex *execution) run() int {
 	ex.x.SetSystem("client.sent.end.timestamp", time.Now().UnixMilli())
 	if ex.pe.postClient != nil {
 		ex.x.SetCurrent("response")
+		if ex.tr != nil {
+			ex.tr.ep = "ProxyEndpoint " + ex.pe.name
+		}
 		// Faults in PostClientFlow cannot change the response already sent.
 		_ = ex.steps(ex.pe.postClient, "PostClientFlow", ex.pe.postClient.response)
 	}
@@ -85,6 +96,9 @@ func (ex *execution) requestAndResponse() (*policy.Fault, side) {
 		}
 	}
 	x.SetCurrent("response")
+	if ex.tr != nil {
+		ex.tr.ep = "ProxyEndpoint " + pe.name
+	}
 	if f := ex.steps(pe.preFlow, "PreFlow", pe.preFlow.response); f != nil {
 		return f, proxySide
 	}
@@ -105,6 +119,9 @@ func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
 	x := ex.x
 	ex.target = t
 	x.SetSystem("target.name", t.name)
+	if ex.tr != nil {
+		ex.tr.ep = "TargetEndpoint " + t.name
+	}
 	if t.url != nil {
 		u := t.url.Render(x)
 		x.SetSystem("target.url", u)
@@ -160,7 +177,18 @@ func (ex *execution) targetResponseFlows(t *targetEndpoint) *policy.Fault {
 // route picks the first RouteRule whose condition holds.
 func (ex *execution) route() *routeRule {
 	for _, r := range ex.pe.routes {
-		if r.cond == nil || r.cond.Eval(ex.x) {
+		ok := r.cond == nil || r.cond.Eval(ex.x)
+		if ex.tr != nil && r.cond != nil {
+			ex.tr.cond(r.id, r.cond.String(), ok)
+		}
+		if ok {
+			if ex.tr != nil {
+				target := ""
+				if r.target != nil {
+					target = r.target.name
+				}
+				ex.tr.add(Event{Kind: "route", Element: r.id, Name: r.name, Value: target})
+			}
 			return r
 		}
 	}
@@ -170,7 +198,14 @@ func (ex *execution) route() *routeRule {
 // firstFlow picks the first conditional Flow whose condition holds.
 func (ex *execution) firstFlow(flows []*segment) *segment {
 	for _, f := range flows {
-		if f.cond == nil || f.cond.Eval(ex.x) {
+		ok := f.cond == nil || f.cond.Eval(ex.x)
+		if ex.tr != nil && f.cond != nil {
+			ex.tr.cond(f.id, f.cond.String(), ok)
+		}
+		if ok {
+			if ex.tr != nil {
+				ex.tr.add(Event{Kind: "flow", Element: f.id, Flow: f.name, Name: "selected"})
+			}
 			return f
 		}
 	}
@@ -185,6 +220,10 @@ func (ex *execution) steps(seg *segment, name string, steps []*step) *policy.Fau
 	}
 	ex.x.SetSystem("current.flow.name", name)
 	ex.x.SetSystem("current.flow.description", seg.description)
+	if ex.tr != nil {
+		ex.tr.flow = name
+		ex.tr.add(Event{Kind: "flow", Flow: name, Name: ex.x.CurrentName()})
+	}
 	for _, s := range steps {
 		if f := ex.step(s); f != nil {
 			return f
@@ -196,12 +235,35 @@ func (ex *execution) steps(seg *segment, name string, steps []*step) *policy.Fau
 // step runs one step: its condition is evaluated just before it runs.
 func (ex *execution) step(s *step) *policy.Fault {
 	if !s.enabled {
+		if ex.tr != nil {
+			ex.tr.add(Event{Kind: "skip", Element: s.id, Name: s.name, Policy: s.kind, Error: "policy is disabled"})
+		}
 		return nil
 	}
-	if s.cond != nil && !s.cond.Eval(ex.x) {
-		return nil
+	if s.cond != nil {
+		ok := s.cond.Eval(ex.x)
+		if ex.tr != nil {
+			ex.tr.cond(s.id, s.cond.String(), ok)
+		}
+		if !ok {
+			return nil
+		}
+	}
+	var began time.Time
+	evIdx := -1
+	if ex.tr != nil {
+		began = time.Now()
+		evIdx = len(ex.tr.t.Events)
+		ex.tr.add(Event{Kind: "step", Element: s.id, Name: s.name, Policy: s.kind})
 	}
 	err := ex.execute(s)
+	if evIdx >= 0 {
+		ev := &ex.tr.t.Events[evIdx]
+		ev.DurationUS = time.Since(began).Microseconds()
+		if err != nil {
+			ev.Error = err.Error()
+		}
+	}
 	if err == nil {
 		return nil
 	}

@@ -230,8 +230,18 @@ func (ex *execution) call(t *targetEndpoint, base string, copyRules bool) *polic
 	x.SetSystem("target.scheme", pu.Scheme)
 	x.SetSystem("target.ssl.enabled", pu.Scheme == "https")
 	x.SetSystem("target.sent.start.timestamp", time.Now().UnixMilli())
+	began := time.Now()
 	resp, err := c.transport.RoundTrip(out)
 	x.SetSystem("target.sent.end.timestamp", time.Now().UnixMilli())
+	if ex.tr != nil {
+		ev := Event{Kind: "target", Name: req.Verb, URL: pu.String(), DurationUS: time.Since(began).Microseconds()}
+		if err != nil {
+			ev.Error = err.Error()
+		} else {
+			ev.Status = resp.StatusCode
+		}
+		ex.tr.add(ev)
+	}
 	if err != nil {
 		return transportFault(err)
 	}

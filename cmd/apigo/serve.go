@@ -41,6 +41,7 @@ func serve(args []string, stdout, stderr io.Writer, ctl *serveControl) int {
 	addr := fs.String("addr", "127.0.0.1:8998", "listen address `HOST:PORT`")
 	watch := fs.Bool("watch", false, "rebuild when a file under a PATH changes; a failed rebuild keeps the old build serving")
 	quiet := fs.Bool("quiet", false, "do not log one line per request")
+	traceDir := fs.String("trace", "", "write each request's trace as JSON into `DIR` (one file per request)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -53,6 +54,13 @@ func serve(args []string, stdout, stderr io.Writer, ctl *serveControl) int {
 	opts := flow.Options{}
 	if !*quiet {
 		opts.Log = func(line string) { logMu.Lock(); logger.Print(line); logMu.Unlock() }
+	}
+	if *traceDir != "" {
+		if err := os.MkdirAll(*traceDir, 0o755); err != nil {
+			fmt.Fprintln(stderr, "apigo serve:", err)
+			return 1
+		}
+		opts.Trace = traceWriter(*traceDir, stderr)
 	}
 	eng, ps, err := lf.load(paths, stderr, opts)
 	if err != nil {

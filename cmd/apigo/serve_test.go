@@ -206,3 +206,50 @@ func writeBundle(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// TestServeTraceDir writes one JSON trace per request.
+func TestServeTraceDir(t *testing.T) {
+	dir := t.TempDir()
+	base, stop, _ := startServe(t, "--trace", dir, "../../testdata/hello")
+	get(t, "GET", base+"/hello?name=T", "")
+	get(t, "GET", base+"/hello/missing", "")
+	stop()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) != 2 {
+		t.Fatalf("trace files = %v, want 2", files)
+	}
+	var kinds []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr struct {
+			MessageID string `json:"messageid"`
+			Response  struct {
+				Status int `json:"status"`
+			} `json:"response"`
+			Events []struct {
+				Kind string `json:"kind"`
+				Name string `json:"name"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if tr.MessageID == "" || tr.Response.Status == 0 || len(tr.Events) == 0 {
+			t.Errorf("%s: incomplete trace %s", f, b)
+		}
+		for _, e := range tr.Events {
+			if e.Kind == "fault" || e.Kind == "step" {
+				kinds = append(kinds, e.Kind+":"+e.Name)
+			}
+		}
+	}
+	got := strings.Join(kinds, " ")
+	for _, want := range []string{"step:AM-Greeting", "step:RF-NotFound", "fault:RaiseFault"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("traces lack %s: %s", want, got)
+		}
+	}
+}
