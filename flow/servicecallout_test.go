@@ -215,19 +215,43 @@ func TestServiceCalloutFaultThroughEngine(t *testing.T) {
 	}
 }
 
-// BenchmarkServiceCalloutStep serves requests through the engine whose
-// only work is one ServiceCallout step to a loopback backend (null route).
+// BenchmarkServiceCalloutStep serves requests through the engine: a null
+// route with no step ("null-route", the baseline) and with one
+// ServiceCallout step to a loopback backend ("one-callout").
 func BenchmarkServiceCalloutStep(b *testing.B) {
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer be.Close()
-	dir := b.TempDir()
-	files := map[string]string{
-		"apiproxy/bench.xml": `<APIProxy name="bench"/>`,
-		"apiproxy/proxies/default.xml": proxyXML("default", "/bench", `
-			<PreFlow name="PreFlow"><Request><Step><Name>SC</Name></Step></Request></PreFlow><RouteRule name="noroute"/>`),
-		"apiproxy/policies/SC.xml": `<ServiceCallout name="SC"><Request><Set><Path>/x</Path></Set></Request><Response>r</Response>
-			<HTTPTargetConnection><URL>` + be.URL + `</URL></HTTPTargetConnection></ServiceCallout>`,
+	for _, bc := range []struct{ name, preflow string }{
+		{"null-route", ""},
+		{"one-callout", `<PreFlow name="PreFlow"><Request><Step><Name>SC</Name></Step></Request></PreFlow>`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			srv := benchEngine(b, map[string]string{
+				"apiproxy/bench.xml":           `<APIProxy name="bench"/>`,
+				"apiproxy/proxies/default.xml": proxyXML("default", "/bench", bc.preflow+`<RouteRule name="noroute"/>`),
+				"apiproxy/policies/SC.xml": `<ServiceCallout name="SC"><Request><Set><Path>/x</Path></Set></Request><Response>r</Response>
+					<HTTPTargetConnection><URL>` + be.URL + `</URL></HTTPTargetConnection></ServiceCallout>`,
+			})
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				resp, err := http.Get(srv.URL + "/bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
+}
+
+// benchEngine writes files into a temp dir, builds and serves them.
+func benchEngine(b *testing.B, files map[string]string) *httptest.Server {
+	dir := b.TempDir()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -245,20 +269,7 @@ func BenchmarkServiceCalloutStep(b *testing.B) {
 	if eng == nil {
 		b.Fatal(bps.String())
 	}
-	defer eng.Close()
 	srv := httptest.NewServer(eng)
-	defer srv.Close()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		resp, err := http.Get(srv.URL + "/bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
-	}
+	b.Cleanup(func() { srv.Close(); eng.Close() })
+	return srv
 }

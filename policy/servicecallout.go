@@ -169,8 +169,10 @@ func compileResponseVar(bc *BuildContext, p *bundle.Policy, el *etree.Element) s
 		bc.Problems.Warnf(p.Doc.Pos(el), "empty <Response>: the response is discarded")
 	case strings.ContainsAny(name, " \t\r\n"):
 		bc.Problems.Errorf(p.Doc.Pos(el), "<Response> %q: a message variable name has no spaces", name)
-	case name == "request" || name == "message" || name == "error":
+	case name == "message" || name == "error":
 		bc.Problems.Errorf(p.Doc.Pos(el), "<Response> %q: the callout response cannot replace the %s message", name, name)
+	case name == "request":
+		bc.Problems.Warnf(p.Doc.Pos(el), "<Response>request</Response>: the callout response's headers and body replace the proxy request's")
 	case name == "response":
 		bc.Problems.Warnf(p.Doc.Pos(el), "<Response>response</Response> replaces the proxy's own response message")
 	}
@@ -272,14 +274,27 @@ func (sc *ServiceCallout) Execute(ctx context.Context, x *exchange.Exchange) err
 	if err != nil {
 		return err
 	}
-	if sc.Response != "" {
-		x.SetMessage(sc.Response, resp)
-	}
+	sc.storeResponse(x, resp)
 	if !sc.isSuccess(resp.Status) {
 		f := sc.failed("ResponseCode " + strconv.Itoa(resp.Status) + " is treated as error")
 		return f
 	}
 	return nil
+}
+
+// storeResponse puts resp into the Response variable. "request" (seen in
+// old Edge samples) keeps the proxy request a request: the callout
+// response's headers and body replace its own.
+func (sc *ServiceCallout) storeResponse(x *exchange.Exchange, resp *exchange.Message) {
+	switch sc.Response {
+	case "":
+	case "request":
+		req := x.Request()
+		dropStream(req)
+		req.Header, req.Body = resp.Header, resp.Body
+	default:
+		x.SetMessage(sc.Response, resp)
+	}
 }
 
 func (sc *ServiceCallout) opsContext(x *exchange.Exchange) *OpsContext {

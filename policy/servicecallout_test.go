@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/beevik/etree"
 
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy/exchange"
@@ -313,6 +317,19 @@ func TestServiceCalloutClearPayloadAndNoResponse(t *testing.T) {
 		want(t, "cr.content after the call", getString(x, "cr.content"), "")
 		want(t, "cr.verb kept", getString(x, "cr.verb"), "POST")
 	})
+	t.Run("Response request", func(t *testing.T) {
+		pol := mustBuild(t, calloutXML(`<Response>request</Response>`+httpConn(srv.URL)), nil)
+		x := sampleExchange()
+		if err := execute(t, pol, x); err != nil {
+			t.Fatalf("Execute() = %v", err)
+		}
+		want(t, "request is still a request", x.Request().IsRequest, true)
+		want(t, "request.verb", getString(x, "request.verb"), "POST")
+		want(t, "request.header.X-Backend", getString(x, "request.header.X-Backend"), "echo")
+		if c := getString(x, "request.content"); !strings.Contains(c, `"Method":"GET"`) {
+			t.Errorf("request.content = %q, want the callout's echo", c)
+		}
+	})
 	t.Run("no Response still calls", func(t *testing.T) {
 		pol := mustBuild(t, calloutXML(`<Request variable="cr"/>`+httpConn(srv.URL)), nil)
 		x := sampleExchange()
@@ -546,4 +563,113 @@ func BenchmarkServiceCallout(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestServiceCalloutCorpus builds every ServiceCallout of the shared corpus
+// (apigeelint's deliberately broken fixtures excluded): none may panic,
+// every problem names its file, and the count that builds cleanly is
+// reported.
+func TestServiceCalloutCorpus(t *testing.T) {
+	root := filepath.Join("..", "..", "shared", "corpus")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("corpus not present:", err)
+	}
+	total, clean := 0, 0
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && d.Name() == "apigeelint" {
+			return fs.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".xml") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(src), "<ServiceCallout") {
+			return nil
+		}
+		doc := etree.NewDocument()
+		if doc.ReadFromBytes(src) != nil || doc.Root() == nil || doc.Root().Tag != "ServiceCallout" {
+			return nil
+		}
+		total++
+		p := parsePolicy(t, string(src))
+		p.Doc.File = path
+		bc := &BuildContext{Problems: &bundle.Problems{}, Options: &Options{}, Env: &bundle.Environment{}}
+		pol := buildServiceCallout(bc, p)
+		for _, pr := range bc.Problems.List {
+			if pr.Pos.File == "" {
+				t.Errorf("%s: problem without a file: %v", path, pr)
+			}
+		}
+		if pol != nil && !bc.Problems.HasErrors() {
+			clean++
+			pol.(*ServiceCallout).Close()
+		} else {
+			t.Logf("%s: %s", path, strings.TrimSpace(bc.Problems.String()))
+		}
+		return nil
+	})
+	t.Logf("ServiceCallout: %d of %d corpus policies build without errors", clean, total)
+	if total > 0 && clean == 0 {
+		t.Errorf("no corpus ServiceCallout builds")
+	}
+}
+
+// TestServiceCalloutConcurrent runs one built policy from many goroutines
+// (run with -race): per-request state must stay in the exchange.
+func TestServiceCalloutConcurrent(t *testing.T) {
+	srv, _ := echoBackend(t)
+	pol := mustBuild(t, calloutXML(`<Request variable="cr"><Set><Path>/items/{id}</Path></Set></Request><Response>r</Response>`+httpConn("{be}")), nil)
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		go func(g int) {
+			for i := 0; i < 20; i++ {
+				x := sampleExchange()
+				x.Set("be", srv.URL)
+				id := strconv.Itoa(g*100 + i)
+				x.Set("id", id)
+				if err := pol.Execute(context.Background(), x); err != nil {
+					errs <- err
+					return
+				}
+				var e echoed
+				if err := json.Unmarshal(x.Message("r").Body, &e); err != nil || e.URI != "/items/"+id {
+					errs <- fmt.Errorf("goroutine %d: backend URI = %q, want /items/%s (%v)", g, e.URI, id, err)
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 16; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// FuzzServiceCalloutBuild builds arbitrary ServiceCallout XML: no panic,
+// and every problem has a file.
+func FuzzServiceCalloutBuild(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "servicecallout", "SC-Lookup.xml")); err == nil {
+		f.Add(string(b))
+	}
+	f.Add(calloutXML(`<Request variable="v" clearPayload="maybe"><Set><Path>{a</Path></Set></Request><Timeout>x</Timeout>` + httpConn("{u}")))
+	f.Add(calloutXML(`<LocalTargetConnection><Path>/a/{b}</Path></LocalTargetConnection><Response> </Response>`))
+	f.Add(calloutXML(httpConn("http://x", `<Authentication><GoogleIDToken><Audience useTargetUrl="true"/></GoogleIDToken></Authentication>`)))
+	f.Fuzz(func(t *testing.T, src string) {
+		doc := etree.NewDocument()
+		if doc.ReadFromString(src) != nil || doc.Root() == nil || doc.Root().Tag != "ServiceCallout" {
+			return
+		}
+		p := parsePolicy(t, src)
+		bc := &BuildContext{Problems: &bundle.Problems{}, Options: &Options{}, Env: &bundle.Environment{}}
+		if pol := buildServiceCallout(bc, p); pol != nil {
+			pol.(*ServiceCallout).Close()
+		}
+		for _, pr := range bc.Problems.List {
+			if pr.Pos.File == "" {
+				t.Errorf("problem without a file: %v", pr)
+			}
+		}
+	})
 }
