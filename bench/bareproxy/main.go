@@ -6,6 +6,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -14,13 +15,16 @@ import (
 	"time"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:18081", "listen address `HOST:PORT`")
-	target := flag.String("target", "http://127.0.0.1:18080", "backend `URL`")
-	flag.Parse()
-	u, err := url.Parse(*target)
+// newProxy returns a ReverseProxy to target whose Transport has apigo's
+// settings: 3s connect, 55s response header, 60s idle, 256 idle
+// connections per host.
+func newProxy(target string) (*httputil.ReverseProxy, error) {
+	u, err := url.Parse(target)
 	if err != nil {
-		log.Fatalf("bareproxy: -target: %v", err)
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("target %q is not an http(s) URL with a host", target)
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	d := &net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}
@@ -31,6 +35,17 @@ func main() {
 		IdleConnTimeout:       60 * time.Second,
 		ResponseHeaderTimeout: 55 * time.Second,
 		ExpectContinueTimeout: time.Second,
+	}
+	return rp, nil
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18081", "listen address `HOST:PORT`")
+	target := flag.String("target", "http://127.0.0.1:18080", "backend `URL`")
+	flag.Parse()
+	rp, err := newProxy(*target)
+	if err != nil {
+		log.Fatalf("bareproxy: -target: %v", err)
 	}
 	srv := &http.Server{Addr: *addr, Handler: rp, ReadHeaderTimeout: 30 * time.Second}
 	log.Fatal(srv.ListenAndServe())
