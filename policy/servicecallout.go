@@ -33,8 +33,8 @@ func init() { Register("ServiceCallout", "servicecallout", buildServiceCallout) 
 // network failures apigo chooses the texts of calloutReasons (Apigee's are
 // undocumented). After a non-success status the response variable holds the
 // error response, so continueOnError flows can test <resp>.status.code;
-// after a network failure no response exists and the variable is left
-// unset (null).
+// after a network failure no response exists and the policy does not write
+// the variable: unset (null) unless an earlier step had set it.
 //
 // A built ServiceCallout holding an HTTP connection has a Close method
 // (stopping health monitors, closing idle connections) that the engine
@@ -62,6 +62,7 @@ type ServiceCallout struct {
 	conn    *httptarget.Connection
 	tokens  *tokenCache
 	urlVar  string // servicecallout.<name>.target.url
+	cnVar   string // servicecallout.<name>.expectedcn
 	strict  bool
 	command []string // Options.GoogleTokenCommand, split
 }
@@ -94,6 +95,7 @@ func buildServiceCallout(bc *BuildContext, p *bundle.Policy) Policy {
 	sc := &ServiceCallout{
 		Name:   p.Name,
 		urlVar: "servicecallout." + p.Name + ".target.url",
+		cnVar:  "servicecallout." + p.Name + ".expectedcn",
 		tokens: &tokenCache{},
 	}
 	if bc.Options != nil {
@@ -259,7 +261,7 @@ func (sc *ServiceCallout) Execute(ctx context.Context, x *exchange.Exchange) err
 		}
 	}
 	if sc.ExpectedCN != "" {
-		x.SetSystem("servicecallout."+sc.Name+".expectedcn", sc.ExpectedCN)
+		x.SetSystem(sc.cnVar, sc.ExpectedCN)
 	}
 	if sc.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -276,8 +278,7 @@ func (sc *ServiceCallout) Execute(ctx context.Context, x *exchange.Exchange) err
 	}
 	sc.storeResponse(x, resp)
 	if !sc.isSuccess(resp.Status) {
-		f := sc.failed("ResponseCode " + strconv.Itoa(resp.Status) + " is treated as error")
-		return f
+		return sc.failed("ResponseCode " + strconv.Itoa(resp.Status) + " is treated as error")
 	}
 	return nil
 }

@@ -673,3 +673,35 @@ func FuzzServiceCalloutBuild(f *testing.F) {
 		}
 	})
 }
+
+func TestServiceCalloutUnresolvedVariables(t *testing.T) {
+	srv, hits := echoBackend(t)
+	tests := []struct {
+		name, ignore string
+		strict       bool
+		wantFault    string
+	}{
+		{"lenient templates", "false", false, ""},
+		{"strict, not ignored", "false", true, "ServiceCallout[SC]: unable to resolve variable missing.var"},
+		{"strict, ignored", "true", true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bc := &BuildContext{Options: &Options{StrictTemplates: tc.strict}}
+			pol := mustBuild(t, calloutXML(`<Request><IgnoreUnresolvedVariables>`+tc.ignore+`</IgnoreUnresolvedVariables>
+				<Set><Headers><Header name="X-Custom">[{missing.var}]</Header></Headers></Set></Request><Response>r</Response>`+httpConn(srv.URL)), bc)
+			x := sampleExchange()
+			before := hits.Load()
+			err := execute(t, pol, x)
+			if tc.wantFault != "" {
+				wantFault(t, err, "steps.servicecallout.UnresolvedVariable", tc.wantFault)
+				want(t, "backend hits", hits.Load()-before, int64(0))
+				return
+			}
+			if err != nil {
+				t.Fatalf("Execute() = %v", err)
+			}
+			want(t, "X-Custom", echoOf(t, x, "r").Custom, "[]")
+		})
+	}
+}
