@@ -15,4 +15,5 @@ require (
 	github.com/ohler55/ojg v1.28.5 // indirect
 	golang.org/x/net v0.33.0 // indirect
 	golang.org/x/text v0.21.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

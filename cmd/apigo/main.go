@@ -15,6 +15,7 @@ const usage = `apigo runs Apigee API proxy bundles locally.
 Usage:
   apigo serve [flags] [PATH...]      serve bundles, zips or workspaces (default .)
   apigo validate [flags] [PATH...]   load and build as serve would; print every problem
+  apigo test [flags] [FILE|DIR...]   run *.test.yaml proxy tests offline, with mocks (default .)
   apigo version
 
 Run "apigo COMMAND -h" for a command's flags.
@@ -35,6 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr, nil)
 	case "validate":
 		return validate(args[1:], stdout, stderr)
+	case "test":
+		return test(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "apigo", version)
 		return 0
