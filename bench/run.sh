@@ -4,19 +4,20 @@
 # Drives, with wrk, on loopback only and in alternating rounds:
 #   direct  the backend itself (bench/backend), the ceiling
 #   bare    a bare httputil.ReverseProxy (bench/bareproxy)
+#   barepool  the same with a ReverseProxy.BufferPool (bareproxy -buffer-pool)
 #   apigo   `apigo serve` with the passthrough bundle (bench/passthrough)
 #   nginx   nginx as a plain reverse proxy (keepalive upstream)
 #   caddy   Caddy as a plain reverse proxy (skipped when not in the archive)
 # and prints median requests/s and latency percentiles per target and the
-# ratios apigo/bare, apigo/caddy, apigo/nginx, apigo/direct. The same table
+# ratios apigo/bare, apigo/barepool, apigo/caddy, apigo/nginx, apigo/direct. The same table
 # goes to bench/results/latest.txt (git-ignored).
 #
 # Settings (environment):
 #   ROUNDS=3 DURATION=10s CONNS=64 THREADS=2   wrk settings, per target and round
 #   WARMUP=2s                                  one unrecorded wrk run per target first
-#   PORT_BASE=18080                            backend, bare, apigo, nginx, caddy use
-#                                              PORT_BASE .. PORT_BASE+4
-#   TARGETS="direct bare apigo nginx caddy"    which targets to drive
+#   PORT_BASE=18080                            backend, bare, apigo, nginx, caddy, barepool
+#                                              use PORT_BASE .. PORT_BASE+5
+#   TARGETS="direct bare barepool apigo nginx caddy"  which targets to drive
 #   NO_INSTALL=1                               never call apt-get
 #   PROFILE=1                                  after the rounds, one more unrecorded run of
 #                                              apigo and of bare under `perf record`; the top
@@ -29,7 +30,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-2s}
 PORT_BASE=${PORT_BASE:-18080}
-TARGETS=${TARGETS:-direct bare apigo nginx caddy}
+TARGETS=${TARGETS:-direct bare barepool apigo nginx caddy}
 REQ_PATH=/bench/ping
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -63,6 +64,7 @@ port_of() {
 	apigo) echo $((PORT_BASE + 2)) ;;
 	nginx) echo $((PORT_BASE + 3)) ;;
 	caddy) echo $((PORT_BASE + 4)) ;;
+	barepool) echo $((PORT_BASE + 5)) ;;
 	*) die "unknown target $1" ;;
 	esac
 }
@@ -149,6 +151,14 @@ start_bare() {
 	PIDS+=($!)
 	PID_OF[bare]=$!
 	wait_port "$(port_of bare)" bare
+}
+
+start_barepool() {
+	"$WORK/bareproxy" -addr "127.0.0.1:$(port_of barepool)" -target "http://127.0.0.1:$(port_of direct)" \
+		-buffer-pool >"$WORK/barepool.log" 2>&1 &
+	PIDS+=($!)
+	PID_OF[barepool]=$!
+	wait_port "$(port_of barepool)" barepool
 }
 
 start_apigo() {
@@ -294,12 +304,12 @@ report() {
 	printf 'machine: %s CPUs, %s; %s; load average at start: %s\n' "$(nproc)" "$(uname -sr)" "$(go env GOVERSION)" "$LOAD_START"
 	printf 'wrk -t%s -c%s -d%s --latency, %s rounds, targets alternate each round; loopback; GET %s\n\n' \
 		"$THREADS" "$CONNS" "$DURATION" "$ROUNDS" "$REQ_PATH"
-	printf 'per round:\n%-7s %-6s %12s %9s %9s %9s %7s\n' round target req/s p50ms p90ms p99ms errors
-	awk '{ printf "%-7s %-6s %12.0f %9.3f %9.3f %9.3f %7d\n", $1, $2, $3, $4, $5, $6, $7 }' "$raw"
-	printf '\nmedian over rounds (req/s range: slowest..fastest round):\n%-7s %12s %15s %9s %9s %9s %7s\n' \
+	printf 'per round:\n%-7s %-8s %12s %9s %9s %9s %7s\n' round target req/s p50ms p90ms p99ms errors
+	awk '{ printf "%-7s %-8s %12.0f %9.3f %9.3f %9.3f %7d\n", $1, $2, $3, $4, $5, $6, $7 }' "$raw"
+	printf '\nmedian over rounds (req/s range: slowest..fastest round):\n%-8s %12s %15s %9s %9s %9s %7s\n' \
 		target req/s range p50ms p90ms p99ms errors
 	for t in $TARGETS; do
-		printf '%-7s %12.0f %15s %9.3f %9.3f %9.3f %7d\n' "$t" \
+		printf '%-8s %12.0f %15s %9.3f %9.3f %9.3f %7d\n' "$t" \
 			"$(awk -v t="$t" '$2 == t { print $3 }' "$raw" | median)" \
 			"$(awk -v t="$t" '$2 == t { print $3 }' "$raw" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f..%.0f", lo, hi }')" \
 			"$(awk -v t="$t" '$2 == t { print $4 }' "$raw" | median)" \
@@ -313,12 +323,12 @@ report() {
 	local a_rps a_p99 o_rps o_p99
 	a_rps=$(awk '$2 == "apigo" { print $3 }' "$raw" | median)
 	a_p99=$(awk '$2 == "apigo" { print $6 }' "$raw" | median)
-	for t in bare caddy nginx direct; do
+	for t in bare barepool caddy nginx direct; do
 		has_target "$t" || continue
 		o_rps=$(awk -v t="$t" '$2 == t { print $3 }' "$raw" | median)
 		o_p99=$(awk -v t="$t" '$2 == t { print $6 }' "$raw" | median)
 		awk -v t="$t" -v ar="$a_rps" -v ap="$a_p99" -v or="$o_rps" -v op="$o_p99" 'BEGIN {
-			printf "apigo/%-7s req/s %6.2f   p99 %6.2f\n", t, (or > 0 ? ar / or : 0), (op > 0 ? ap / op : 0)
+			printf "apigo/%-8s req/s %6.2f   p99 %6.2f\n", t, (or > 0 ? ar / or : 0), (op > 0 ? ap / op : 0)
 		}'
 	done
 }
