@@ -90,10 +90,14 @@ func (t *mockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := failure(rsp.Fail); err != nil {
 		return nil, err
 	}
+	header := rsp.Headers.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
 	return &http.Response{
 		Status: fmt.Sprintf("%d %s", rsp.Status, http.StatusText(rsp.Status)), StatusCode: rsp.Status,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: rsp.Headers.Clone(), Body: io.NopCloser(bytes.NewReader(rsp.Body)),
+		Header: header, Body: io.NopCloser(bytes.NewReader(rsp.Body)),
 		ContentLength: int64(len(rsp.Body)), Request: req,
 	}, nil
 }
