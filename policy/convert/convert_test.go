@@ -236,3 +236,15 @@ func TestPresetUnknown(t *testing.T) {
 		t.Errorf("Preset(%q) ok = true, want false", "jsonml")
 	}
 }
+
+func TestTreatAsArrayUnwrapRepeated(t *testing.T) {
+	o := DefaultToJSON()
+	o.NamespaceSeparator = "_"
+	o.TreatAsArray = []ArrayPath{{Path: "r:list/r:line/r:sku", Unwrap: true}}
+	in := `<r:list xmlns:r="urn:r"><r:line><r:sku>a</r:sku></r:line><r:line><r:sku>b</r:sku><r:sku>c</r:sku></r:line></r:list>`
+	got, err := NewToJSON(o).Convert([]byte(in))
+	want := `{"r_list":{"r_line":[["a"],["b","c"]]}}`
+	if err != nil || got != want {
+		t.Errorf("Convert(%q) = %s, %v; want %s", in, got, err, want)
+	}
+}

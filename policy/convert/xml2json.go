@@ -33,7 +33,7 @@ func (c *ToJSON) Convert(src []byte) (string, error) {
 		return "", err
 	}
 	key := root.name(c.o.NamespaceSeparator)
-	v := &value{kind: kObject, members: []member{{key, c.elem(root, key)}}}
+	v := &value{kind: kObject, members: []member{{key, c.elem(root, root.name(":"))}}}
 	for i := 0; i < c.o.StripLevels && v.kind == kObject && len(v.members) == 1; i++ {
 		v = v.members[0].val
 	}
@@ -49,13 +49,13 @@ func (c *ToJSON) Convert(src []byte) (string, error) {
 	return b.String(), nil
 }
 
-// elem converts one element found at path (its key and its ancestors',
-// slash-separated, from the root).
+// elem converts one element found at path (its qualified name and its
+// ancestors', prefix:local, slash-separated, from the root).
 func (c *ToJSON) elem(e *xelem, path string) *value {
 	obj := &value{kind: kObject}
 	c.namespaces(e, obj)
 	c.attributes(e, obj)
-	text, hasKids := c.children(e, obj, path)
+	text, hasKids, unwrap := c.children(e, obj, path)
 	switch {
 	case len(obj.members) == 0 && !hasKids && strings.TrimSpace(text) == "":
 		if c.o.RecognizeNull {
@@ -67,8 +67,10 @@ func (c *ToJSON) elem(e *xelem, path string) *value {
 	case strings.TrimSpace(text) != "" || len(obj.members) == 0:
 		obj.members = append(obj.members, member{c.o.TextNodeName, c.scalar(text)})
 	}
-	if len(obj.members) == 1 && c.unwrap[path+"/"+obj.members[0].key] && obj.members[0].val.kind == kArray {
-		return obj.members[0].val
+	if len(obj.members) == 1 && unwrap && obj.members[0].val.kind == kArray {
+		arr := obj.members[0].val
+		arr.text = "" // now this element's value, not a group of its siblings
+		return arr
 	}
 	return obj
 }
@@ -108,8 +110,8 @@ func (c *ToJSON) attributes(e *xelem, obj *value) {
 
 // children adds the child elements to obj, grouping repeated names into
 // one array at the position of the first, and returns the concatenated
-// character data.
-func (c *ToJSON) children(e *xelem, obj *value, path string) (text string, hasKids bool) {
+// character data; unwrap reports a child under a TreatAsArray unwrap path.
+func (c *ToJSON) children(e *xelem, obj *value, path string) (text string, hasKids, unwrap bool) {
 	var sb strings.Builder
 	var index map[string]int // key -> member index, for repeated names
 	for _, k := range e.kids {
@@ -119,10 +121,8 @@ func (c *ToJSON) children(e *xelem, obj *value, path string) (text string, hasKi
 		}
 		hasKids = true
 		key := k.el.name(c.o.NamespaceSeparator)
-		childPath := key
-		if path != "" {
-			childPath = path + "/" + key
-		}
+		childPath := path + "/" + k.el.name(":")
+		unwrap = unwrap || c.unwrap[childPath]
 		v := c.elem(k.el, childPath)
 		if i, seen := index[key]; seen {
 			m := &obj.members[i]
@@ -141,7 +141,7 @@ func (c *ToJSON) children(e *xelem, obj *value, path string) (text string, hasKi
 		index[key] = len(obj.members)
 		obj.members = append(obj.members, member{key, v})
 	}
-	return sb.String(), hasKids
+	return sb.String(), hasKids, unwrap
 }
 
 // groupedMark tags arrays made from repeated elements, so that a child
