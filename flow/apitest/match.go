@@ -41,12 +41,16 @@ func (m textMatch) String() string {
 }
 
 // compileGlob turns a path glob into a regex: * matches within a segment,
-// ** across segments, ? one character; anything else is literal.
+// ** across segments (/v1/** matches /v1 too), ? one character; anything
+// else is literal.
 func compileGlob(glob string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString("^")
 	for i := 0; i < len(glob); i++ {
 		switch c := glob[i]; {
+		case strings.HasPrefix(glob[i:], "/**"):
+			b.WriteString("(/.*)?")
+			i += 2
 		case c == '*' && i+1 < len(glob) && glob[i+1] == '*':
 			b.WriteString(".*")
 			i++

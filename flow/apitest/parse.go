@@ -134,7 +134,7 @@ func (p *parser) checkCalls(f *File) {
 		}
 		for _, tc := range c.Expect.TargetCalled {
 			if !names[tc.mock] {
-				p.errs.add(Problem{Line: tc.line, Msg: fmt.Sprintf("target_called: no mock named %q", tc.mock)})
+				p.errs.add(Problem{Line: tc.line, Col: tc.col, Msg: fmt.Sprintf("target_called: no mock named %q", tc.mock)})
 			}
 		}
 	}

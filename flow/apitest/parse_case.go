@@ -124,7 +124,7 @@ func (p *parser) expect(e *Expect, n *yaml.Node) {
 			}
 		case "target_called":
 			p.fields(v, "target_called", func(mock string, mk, mv *yaml.Node) {
-				e.TargetCalled = append(e.TargetCalled, callExpect{mock: mock, count: p.integer(mv, "target_called", 0, 1<<30), line: mk.Line})
+				e.TargetCalled = append(e.TargetCalled, callExpect{mock: mock, count: p.integer(mv, "target_called", 0, 1<<30), line: mk.Line, col: mk.Column})
 			})
 		default:
 			p.unknown(k, "status, headers, body, body_contains, body_json, variables, fault, target_called")

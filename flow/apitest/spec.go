@@ -107,7 +107,7 @@ type faultExpect struct {
 }
 
 type callExpect struct {
-	mock  string
-	count int
-	line  int
+	mock      string
+	count     int
+	line, col int
 }
