@@ -14,6 +14,7 @@ import (
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/conditions"
 	"github.com/apigo/apigo/policy"
+	"github.com/apigo/apigo/policy/httptarget"
 	"github.com/apigo/apigo/policy/template"
 )
 
@@ -24,11 +25,17 @@ type Options struct {
 	// Env is environment.name when the loaded set has no named environment;
 	// default "local".
 	Env string
-	// Transport sends target requests; nil means one pooled transport per
-	// TargetEndpoint honouring its connect/io/keepalive properties.
+	// Transport sends every outgoing request (targets, ServiceCallouts,
+	// scripts); nil means one pooled transport per connection honouring
+	// its properties and SSLInfo.
 	Transport http.RoundTripper
 	// MapURL rewrites outgoing URLs that start with From to start with To.
 	MapURL []URLMap
+	// Target holds the other connection switches (ReadmitAfter,
+	// TakeOutOnFirstFailure, StrictTLS, KeystoreDir ...); Transport and
+	// MapURL above are added to it. KeystoreDir defaults to the
+	// environment folder's keystores/ when it exists.
+	Target httptarget.Options
 	// ProxyDefaultFaultRuleAfterTargetFault runs the ProxyEndpoint's
 	// DefaultFaultRule after a target-side fault even when a TargetEndpoint
 	// FaultRule ran and the proxy rule lacks AlwaysEnforce. Default true
@@ -101,6 +108,7 @@ type routeRule struct {
 	cond   *conditions.Condition
 	target *targetEndpoint // nil with url or for a null route
 	url    *template.Template
+	conn   *httptarget.Connection // for a URL route
 }
 
 type proxyEndpoint struct {
@@ -116,8 +124,9 @@ type proxyEndpoint struct {
 
 type targetEndpoint struct {
 	endpoint
-	url       *template.Template // nil without HTTPTargetConnection/URL
-	client    *targetClient
+	url       *template.Template     // the URL of a URL connection
+	conn      *httptarget.Connection // nil without HTTPTargetConnection
+	direct    *httptarget.Connection // load-balanced only: for a target.url a policy sets
 	local     *bundle.LocalTargetConnection
 	localPE   *proxyEndpoint // the chained endpoint when named by APIProxy
 	streamRsp bool           // no target or proxy response step can read the body
@@ -130,6 +139,7 @@ type proxy struct {
 	endpoints      []*proxyEndpoint
 	targets        map[string]*targetEndpoint
 	policies       []policy.Policy // every built policy, for Close
+	conns          []*httptarget.Connection
 }
 
 type builder struct {
@@ -159,7 +169,8 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 	}
 	opts.Env = env
 	e := &Engine{opts: opts}
-	e.urlClient, _ = newTargetClient(nil, &e.opts)
+	e.opts.Target = targetOptions(&e.opts, set.Env)
+	e.opts.Policy.Target = mergeTargetOptions(e.opts.Policy.Target, e.opts.Target)
 	for _, b := range set.Proxies {
 		bd := &builder{opts: &e.opts, set: set, problems: ps, b: b, policies: map[string]*step{}, elements: &e.elements}
 		bd.bc = &policy.BuildContext{Bundle: b, Env: set.Env, Problems: ps, Options: &e.opts.Policy}
@@ -184,7 +195,7 @@ func (bd *builder) proxy() *proxy {
 	b := bd.b
 	p := &proxy{name: b.Name, revision: b.Revision, propertySets: b.PropertySets, targets: map[string]*targetEndpoint{}}
 	for _, te := range b.TargetEndpoints {
-		p.targets[te.Name] = bd.target(te)
+		p.targets[te.Name] = bd.target(p, te)
 	}
 	for _, pe := range b.ProxyEndpoints {
 		p.endpoints = append(p.endpoints, bd.proxyEndpoint(p, pe))
@@ -218,7 +229,9 @@ func (bd *builder) proxyEndpoint(p *proxy, pe *bundle.ProxyEndpoint) *proxyEndpo
 			// The loader reports a TargetEndpoint that does not exist.
 			r.target = p.targets[rr.TargetEndpoint]
 		case rr.URL != "":
-			r.url = bd.template(rr.URL, rr.Pos)
+			r.conn = httptarget.Build(&bundle.HTTPTargetConnection{URL: rr.URL, URLPos: rr.Pos, Pos: rr.Pos}, nil, bd.set.Env, bd.opts.Target, bd.problems)
+			r.url = r.conn.URL()
+			p.conns = append(p.conns, r.conn)
 		}
 		c.routes = append(c.routes, r)
 	}
@@ -261,31 +274,24 @@ func normalizeBasePath(bp string) string {
 	return strings.TrimRight(bp, "/")
 }
 
-func (bd *builder) target(te *bundle.TargetEndpoint) *targetEndpoint {
+func (bd *builder) target(p *proxy, te *bundle.TargetEndpoint) *targetEndpoint {
 	bd.endpoint = "TargetEndpoint " + te.Name
 	t := &targetEndpoint{endpoint: bd.compileEndpoint(&te.Endpoint)}
 	t.streamRsp = !hasSteps(t.preFlow, t.postFlow, false) && !anyFlowSteps(t.flows, false)
 	switch {
 	case te.HTTP != nil:
-		if te.HTTP.LoadBalancer != nil {
-			bd.problems.Warnf(te.HTTP.Pos, "TargetEndpoint %q: LoadBalancer target servers are not supported yet; requests routed here fail with 503 NoActiveTargets", te.Name)
-		} else if strings.TrimSpace(te.HTTP.URL) == "" {
-			bd.problems.Errorf(te.HTTP.Pos, "TargetEndpoint %q: HTTPTargetConnection has neither URL nor LoadBalancer", te.Name)
-		} else {
-			t.url = bd.template(strings.TrimSpace(te.HTTP.URL), te.HTTP.URLPos)
+		t.conn = httptarget.Build(te.HTTP, te.Doc, bd.set.Env, bd.opts.Target, bd.problems)
+		t.url = t.conn.URL()
+		p.conns = append(p.conns, t.conn)
+		if t.conn.LoadBalanced() {
+			d := *te.HTTP
+			d.LoadBalancer, d.HealthMonitor, d.Path, d.URL = nil, nil, "", "http://target.url.unset"
+			t.direct = httptarget.Build(&d, te.Doc, bd.set.Env, bd.opts.Target, &bundle.Problems{})
+			p.conns = append(p.conns, t.direct)
 		}
-		props := map[string]string{}
-		for _, p := range te.HTTP.Properties {
-			props[p.Name] = strings.TrimSpace(p.Value)
+		for _, pr := range te.HTTP.Properties {
+			t.props[pr.Name] = strings.TrimSpace(pr.Value)
 		}
-		for k, v := range props {
-			t.props[k] = v
-		}
-		cl, err := newTargetClient(t.props, bd.opts)
-		if err != nil {
-			bd.problems.Errorf(te.HTTP.Pos, "TargetEndpoint %q: %v", te.Name, err)
-		}
-		t.client = cl
 	case te.Local != nil:
 		t.local = te.Local
 		if te.Local.APIProxy == "" && te.Local.Path == "" {

@@ -23,7 +23,6 @@ type Engine struct {
 	opts      Options
 	proxies   []*proxy
 	endpoints []*proxyEndpoint // longest base path first
-	urlClient *targetClient    // for RouteRules with a URL
 	elements  []Element        // what coverage tracks
 }
 
@@ -47,10 +46,8 @@ func (e *Engine) Close() {
 				c.Close()
 			}
 		}
-		for _, t := range p.targets {
-			if t.client != nil {
-				t.client.close()
-			}
+		for _, c := range p.conns {
+			c.Close()
 		}
 	}
 }
@@ -97,7 +94,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := e.newExchange(pe, r)
-	ex := &execution{e: e, pe: pe, x: x, ctx: r.Context(), w: w}
+	ex := &execution{e: e, pe: pe, x: x, ctx: policy.WithLocalDispatcher(r.Context(), e), w: w}
 	if e.opts.Trace != nil {
 		ex.trace(r)
 	}
@@ -118,7 +115,7 @@ func (e *Engine) ServeExchange(w http.ResponseWriter, r *http.Request, traced bo
 		return nil, nil
 	}
 	x := e.newExchange(pe, r)
-	ex := &execution{e: e, pe: pe, x: x, ctx: r.Context(), w: w}
+	ex := &execution{e: e, pe: pe, x: x, ctx: policy.WithLocalDispatcher(r.Context(), e), w: w}
 	if traced {
 		ex.trace(r)
 	}

@@ -79,35 +79,17 @@ func (ex *execution) callLocal(t *targetEndpoint) *policy.Fault {
 				FaultString: "Unable to identify proxy for host: default and url: " + path, Source: "target"}
 		}
 	}
-	req := x.Request()
-	if err := req.Materialize(); err != nil {
-		return transportFault(err)
+	q := ""
+	if boolVar(x, "target.copy.queryparams", true) {
+		q = x.Request().Query.Encode()
 	}
-	u := "http://local" + path
-	if boolVar(x, "target.copy.queryparams", true) && len(req.Query) > 0 {
-		u += "?" + req.Query.Encode()
-	}
-	ctx := context.WithValue(ex.ctx, chainDepthKey{}, depth+1)
-	r, err := http.NewRequestWithContext(ctx, req.Verb, u, bytes.NewReader(req.Body))
+	m, err := ex.e.dispatch(ex.ctx, pe, path, q, x.Request())
 	if err != nil {
 		return transportFault(err)
 	}
-	r.Header = req.Header.Clone()
-	r.ContentLength = int64(len(req.Body))
-	r.RemoteAddr = "127.0.0.1:0"
-	r.Host = "local"
-	rec := &recorder{header: http.Header{}}
-	sub := &execution{e: ex.e, pe: pe, x: ex.e.newExchange(pe, r), ctx: ctx, w: rec}
-	sub.run()
-	m := exchange.NewResponse()
-	m.Status = rec.status
-	m.Reason = http.StatusText(rec.status)
-	m.Header = rec.header
-	m.Header.Del("Content-Length")
-	m.Body = rec.body.Bytes()
 	x.SetResponse(m)
 	x.SetSystem("target.host", "local")
-	if !defaultSuccessCodes.has(m.Status) {
+	if m.Status >= 400 {
 		return &policy.Fault{Name: "ErrorResponseCode", Code: "messaging.adaptors.http.flow.ErrorResponseCode",
 			Status: m.Status, FaultString: "Received " + strconv.Itoa(m.Status) + " Response Code", Source: "target", Response: m}
 	}
@@ -134,4 +116,71 @@ func (r *recorder) Write(p []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.body.Write(p)
+}
+
+// dispatch runs req through pe in process and returns its response. The
+// path is the full request path; rawQuery is sent as the query string.
+func (e *Engine) dispatch(ctx context.Context, pe *proxyEndpoint, path, rawQuery string, req *exchange.Message) (*exchange.Message, error) {
+	depth, _ := ctx.Value(chainDepthKey{}).(int)
+	if err := req.Materialize(); err != nil {
+		return nil, err
+	}
+	u := "http://local" + path
+	if rawQuery != "" {
+		u += "?" + rawQuery
+	}
+	ctx = context.WithValue(ctx, chainDepthKey{}, depth+1)
+	r, err := http.NewRequestWithContext(ctx, req.Verb, u, bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	r.Header = req.Header.Clone()
+	r.ContentLength = int64(len(req.Body))
+	r.RemoteAddr = "127.0.0.1:0"
+	r.Host = "local"
+	rec := &recorder{header: http.Header{}}
+	sub := &execution{e: e, pe: pe, x: e.newExchange(pe, r), ctx: ctx, w: rec}
+	sub.run()
+	m := exchange.NewResponse()
+	m.Status = rec.status
+	m.Reason = http.StatusText(rec.status)
+	m.Header = rec.header
+	m.Header.Del("Content-Length")
+	m.Body = rec.body.Bytes()
+	return m, nil
+}
+
+// DispatchLocal serves a ServiceCallout's LocalTargetConnection
+// (policy.LocalDispatcher): apiProxy and endpoint name a deployed
+// ProxyEndpoint and path goes under its base path; without apiProxy, path
+// is matched against every base path.
+func (e *Engine) DispatchLocal(ctx context.Context, apiProxy, endpoint, path string, req *exchange.Message) (*exchange.Message, error) {
+	if depth, _ := ctx.Value(chainDepthKey{}).(int); depth >= maxChainDepth {
+		return nil, fmt.Errorf("proxy chaining deeper than %d levels", maxChainDepth)
+	}
+	var pe *proxyEndpoint
+	if apiProxy != "" {
+		if endpoint == "" {
+			endpoint = "default"
+		}
+		for _, p := range e.proxies {
+			for _, c := range p.endpoints {
+				if p.name == apiProxy && c.name == endpoint {
+					pe = c
+				}
+			}
+		}
+		if pe == nil {
+			return nil, fmt.Errorf("no deployed proxy %q with ProxyEndpoint %q", apiProxy, endpoint)
+		}
+		if pe.basePath != "/" {
+			path = pe.basePath + path
+		}
+	} else if pe = e.match(path); pe == nil {
+		return nil, fmt.Errorf("no deployed proxy serves %s", path)
+	}
+	if path == "" {
+		path = "/"
+	}
+	return e.dispatch(ctx, pe, path, req.Query.Encode(), req)
 }

@@ -42,3 +42,28 @@ func TestProxyChaining(t *testing.T) {
 		t.Errorf("loop: %d %q", status, body)
 	}
 }
+
+func TestServiceCalloutLocalTarget(t *testing.T) {
+	back := writeFiles(t, map[string]string{
+		"apiproxy/back.xml": `<APIProxy name="back"/>`,
+		"apiproxy/proxies/default.xml": proxyXML("default", "/back", `
+			<PostFlow><Response><Step><Name>AM-Answer</Name></Step></Response></PostFlow><RouteRule name="null"/>`),
+		"apiproxy/policies/AM-Answer.xml": `<AssignMessage name="AM-Answer"><AssignTo type="response"/><Set>
+			<Payload contentType="text/plain">back saw {proxy.pathsuffix}</Payload></Set></AssignMessage>`,
+	})
+	front := writeFiles(t, map[string]string{
+		"apiproxy/front.xml": `<APIProxy name="front"/>`,
+		"apiproxy/proxies/default.xml": proxyXML("default", "/front", `
+			<PreFlow><Request><Step><Name>SC-Local</Name></Step></Request></PreFlow>
+			<PostFlow><Response><Step><Name>AM-Use</Name></Step></Response></PostFlow><RouteRule name="null"/>`),
+		"apiproxy/policies/SC-Local.xml": `<ServiceCallout name="SC-Local"><Request variable="calloutReq"><Set><Path>/inner</Path></Set></Request>
+			<Response>calloutRsp</Response><LocalTargetConnection><APIProxy>back</APIProxy><ProxyEndpoint>default</ProxyEndpoint></LocalTargetConnection></ServiceCallout>`,
+		"apiproxy/policies/AM-Use.xml": `<AssignMessage name="AM-Use"><AssignTo type="response"/><Set>
+			<Payload contentType="text/plain">{calloutRsp.status.code}: {calloutRsp.content}</Payload></Set></AssignMessage>`,
+	})
+	_, srv := startEngine(t, Options{}, front, back)
+	status, _, body := do(t, "GET", srv.URL+"/front", "")
+	if status != 200 || body != "200: back saw /inner" {
+		t.Errorf("local ServiceCallout: %d %q", status, body)
+	}
+}

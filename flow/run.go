@@ -90,8 +90,7 @@ func (ex *execution) requestAndResponse() (*policy.Fault, side) {
 		}
 	case route.url != nil:
 		x.SetSystem("route.target", "")
-		u := route.url.Render(x)
-		if f := ex.call(nil, u, false); f != nil {
+		if f := ex.send(route.conn, ex.outgoingURL(route.url.Render(x)), false); f != nil {
 			return f, targetSide
 		}
 	}
@@ -148,12 +147,12 @@ func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
 		}
 		return ex.targetResponseFlows(t)
 	}
-	if t.client == nil {
+	if t.conn == nil {
 		return &policy.Fault{Name: "NoActiveTargets", Code: "messaging.adaptors.http.flow.NoActiveTargets", Status: 503,
 			FaultString: "The Service is temporarily unavailable", Source: "target"}
 	}
-	u, _ := x.GetString("target.url")
-	if f := ex.call(t, u, true); f != nil {
+	conn, u := ex.targetCall(t)
+	if f := ex.send(conn, u, t.streamRsp); f != nil {
 		return f
 	}
 	return ex.targetResponseFlows(t)

@@ -1,319 +1,88 @@
 package flow
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy"
 	"github.com/apigo/apigo/policy/exchange"
+	"github.com/apigo/apigo/policy/httptarget"
 )
 
-// targetClient sends requests for one TargetEndpoint, modelled on
-// httputil.ReverseProxy: an injectable transport, a fresh outgoing request
-// built from the flow's request message, one place where transport errors
-// become Apigee faults.
-type targetClient struct {
-	transport    http.RoundTripper
-	own          *http.Transport // closed by close; nil when injected
-	ioTimeout    time.Duration
-	successCodes codeSet
-	mapURL       []URLMap
-}
-
-// Endpoint property defaults (reference 6.7).
-const (
-	defaultConnectTimeout   = 3000 * time.Millisecond
-	defaultIOTimeout        = 55000 * time.Millisecond
-	defaultKeepAliveTimeout = 60000 * time.Millisecond
-)
-
-func newTargetClient(props map[string]string, opts *Options) (*targetClient, error) {
-	connect, err := millis(props, "connect.timeout.millis", defaultConnectTimeout)
-	if err != nil {
-		return nil, err
-	}
-	ioT, err := millis(props, "io.timeout.millis", defaultIOTimeout)
-	if err != nil {
-		return nil, err
-	}
-	keep, err := millis(props, "keepalive.timeout.millis", defaultKeepAliveTimeout)
-	if err != nil {
-		return nil, err
-	}
-	codes := defaultSuccessCodes
-	if s, ok := props["success.codes"]; ok {
-		if codes, err = parseCodes(s); err != nil {
-			return nil, err
-		}
-	}
-	c := &targetClient{ioTimeout: ioT, successCodes: codes, mapURL: opts.MapURL}
+// targetOptions derives the options of every outgoing connection (target
+// endpoints, URL routes, policies such as ServiceCallout) from the
+// engine's: one transport and one set of --map-url rewrites for all.
+func targetOptions(opts *Options, env *bundle.Environment) httptarget.Options {
+	t := opts.Target
 	if opts.Transport != nil {
-		c.transport = opts.Transport
-		return c, nil
+		t.Transport = opts.Transport
 	}
-	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	c.own = &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       keep,
-		TLSHandshakeTimeout:   connect,
-		ResponseHeaderTimeout: ioT,
-		ExpectContinueTimeout: time.Second,
+	for _, m := range opts.MapURL {
+		t.MapURL = append(t.MapURL, httptarget.URLMap{From: m.From, To: m.To})
 	}
-	c.transport = c.own
-	return c, nil
-}
-
-func (c *targetClient) close() {
-	if c.own != nil {
-		c.own.CloseIdleConnections()
+	if t.Org == "" {
+		t.Org = opts.Org
 	}
-}
-
-func millis(props map[string]string, name string, def time.Duration) (time.Duration, error) {
-	s, ok := props[name]
-	if !ok || s == "" {
-		return def, nil
+	if t.Env == "" {
+		t.Env = opts.Env
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("property %s: %q is not a number of milliseconds", name, s)
-	}
-	return time.Duration(n) * time.Millisecond, nil
-}
-
-// codeSet holds success codes as classes (1..5 for 1XX..5XX) and codes.
-type codeSet struct {
-	classes [10]bool
-	codes   map[int]bool
-}
-
-var defaultSuccessCodes = codeSet{classes: [10]bool{1: true, 2: true, 3: true}}
-
-// parseCodes parses success.codes such as "1XX,2XX,3XX,404".
-func parseCodes(s string) (codeSet, error) {
-	var cs codeSet
-	cs.codes = map[int]bool{}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.ToUpper(strings.TrimSpace(part))
-		if part == "" {
-			continue
+	if t.KeystoreDir == "" && env != nil && env.Dir != "" {
+		dir := filepath.Join(env.Dir, "keystores")
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			t.KeystoreDir = dir
 		}
-		if len(part) == 3 && part[1:] == "XX" && part[0] >= '1' && part[0] <= '9' {
-			cs.classes[part[0]-'0'] = true
-			continue
-		}
-		n, err := strconv.Atoi(part)
-		if err != nil || n < 100 || n > 999 {
-			return cs, fmt.Errorf("property success.codes: %q is not a status code or class like 2XX", part)
-		}
-		cs.codes[n] = true
 	}
-	return cs, nil
+	return t
 }
 
-func (cs codeSet) has(code int) bool {
-	if cs.codes[code] {
-		return true
+// mergeTargetOptions gives policies the engine's connection options; what
+// the caller set for policies explicitly comes first.
+func mergeTargetOptions(own, engine httptarget.Options) httptarget.Options {
+	own.MapURL = append(own.MapURL, engine.MapURL...)
+	if own.Transport == nil {
+		own.Transport = engine.Transport
 	}
-	c := code / 100
-	return c >= 0 && c < 10 && cs.classes[c]
+	if own.KeystoreDir == "" {
+		own.KeystoreDir = engine.KeystoreDir
+	}
+	if own.ReadmitAfter == 0 {
+		own.ReadmitAfter = engine.ReadmitAfter
+	}
+	if own.Org == "" {
+		own.Org, own.Env = engine.Org, engine.Env
+	}
+	if own.Log == nil {
+		own.Log = engine.Log
+	}
+	own.TakeOutOnFirstFailure = own.TakeOutOnFirstFailure || engine.TakeOutOnFirstFailure
+	own.StrictTLS = own.StrictTLS || engine.StrictTLS
+	return own
 }
 
-// outgoingURL applies Apigee's path rewriting rules (reference 2.5).
-func (ex *execution) outgoingURL(base string, copyRules bool) string {
+// outgoingURL applies Apigee's path rewriting rules (reference 2.5): the
+// path suffix and the current query parameters are appended unless
+// target.copy.pathsuffix / target.copy.queryparams are false.
+func (ex *execution) outgoingURL(base string) string {
 	x := ex.x
 	u := base
-	req := x.Request()
-	if copyRules {
-		if boolVar(x, "target.copy.pathsuffix", true) {
-			s, _ := x.GetString("proxy.pathsuffix")
-			u += s
-		}
-		if boolVar(x, "target.copy.queryparams", true) && len(req.Query) > 0 {
-			sep := "?"
-			if strings.Contains(u, "?") {
-				sep = "&"
-			}
-			u += sep + req.Query.Encode()
-		}
-	} else if len(req.Query) > 0 {
+	if boolVar(x, "target.copy.pathsuffix", true) {
+		s, _ := x.GetString("proxy.pathsuffix")
+		u += s
+	}
+	if q := x.Request().Query; len(q) > 0 && boolVar(x, "target.copy.queryparams", true) {
 		sep := "?"
 		if strings.Contains(u, "?") {
 			sep = "&"
 		}
-		u += sep + req.Query.Encode()
+		u += sep + q.Encode()
 	}
 	return u
-}
-
-func mapURL(maps []URLMap, u string) string {
-	for _, m := range maps {
-		if strings.HasPrefix(u, m.From) {
-			return m.To + u[len(m.From):]
-		}
-	}
-	return u
-}
-
-func urlPath(u string) any {
-	p, err := url.Parse(u)
-	if err != nil || p.Path == "" {
-		return nil
-	}
-	return p.Path
-}
-
-// call sends the current request message to base (after path rewriting)
-// and makes the reply the response message. t is nil for a URL route.
-func (ex *execution) call(t *targetEndpoint, base string, copyRules bool) *policy.Fault {
-	x := ex.x
-	c := ex.e.urlClient
-	if t != nil {
-		c = t.client
-	}
-	target := mapURL(c.mapURL, ex.outgoingURL(base, copyRules))
-	pu, err := url.Parse(target)
-	if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") {
-		return &policy.Fault{Name: "InvalidTargetURL", Code: "messaging.adaptors.http.flow.ServiceUnavailable", Status: 503,
-			FaultString: "The Service is temporarily unavailable", Source: "target", Cause: fmt.Errorf("bad target URL %q", target)}
-	}
-	req := x.Request()
-	var body io.Reader
-	if req.Stream != nil {
-		body = req.Stream
-	} else if len(req.Body) > 0 {
-		body = bytes.NewReader(req.Body)
-	}
-	ctx, cancel := context.WithTimeout(ex.ctx, c.ioTimeout)
-	defer func() {
-		if cancel != nil {
-			cancel()
-		}
-	}()
-	out, err := http.NewRequestWithContext(ctx, req.Verb, pu.String(), body)
-	if err != nil {
-		return transportFault(err)
-	}
-	for k, vs := range req.Header {
-		if hopHeaders[k] || k == "Host" {
-			continue
-		}
-		out.Header[k] = vs
-	}
-	if req.Stream == nil {
-		out.ContentLength = int64(len(req.Body))
-	} else if cl := req.Header.Get("Content-Length"); cl != "" {
-		out.ContentLength, _ = strconv.ParseInt(cl, 10, 64)
-	}
-	if h, ok := x.GetString("target.header.host"); ok && h != "" {
-		out.Host = h
-	}
-	if _, ok := out.Header["User-Agent"]; !ok {
-		out.Header["User-Agent"] = nil
-	}
-	x.SetSystem("target.host", pu.Hostname())
-	x.SetSystem("target.port", atoiOr(pu.Port(), defaultPort(pu.Scheme)))
-	x.SetSystem("target.scheme", pu.Scheme)
-	x.SetSystem("target.ssl.enabled", pu.Scheme == "https")
-	x.SetSystem("target.sent.start.timestamp", time.Now().UnixMilli())
-	began := time.Now()
-	resp, err := c.transport.RoundTrip(out)
-	x.SetSystem("target.sent.end.timestamp", time.Now().UnixMilli())
-	if ex.tr != nil {
-		ev := Event{Kind: "target", Name: req.Verb, URL: pu.String(), DurationUS: time.Since(began).Microseconds()}
-		if err != nil {
-			ev.Error = err.Error()
-		} else {
-			ev.Status = resp.StatusCode
-		}
-		ex.tr.add(ev)
-	}
-	if err != nil {
-		return transportFault(err)
-	}
-	x.SetSystem("target.received.start.timestamp", time.Now().UnixMilli())
-	m := exchange.NewResponse()
-	m.Status = resp.StatusCode
-	m.Reason = strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
-	m.Version = fmt.Sprintf("%d.%d", resp.ProtoMajor, resp.ProtoMinor)
-	m.Header = resp.Header
-	m.URL = pu.Scheme + "://" + pu.Hostname() + pu.RequestURI()
-	req.URL = m.URL
-	stream := t != nil && t.streamRsp
-	if stream {
-		m.Stream = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-		cancel = nil
-	} else {
-		m.Body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return transportFault(err)
-		}
-	}
-	x.SetSystem("target.received.end.timestamp", time.Now().UnixMilli())
-	x.SetResponse(m)
-	if !c.successCodes.has(m.Status) {
-		return &policy.Fault{Name: "ErrorResponseCode", Code: "messaging.adaptors.http.flow.ErrorResponseCode",
-			Status: m.Status, FaultString: "Received " + strconv.Itoa(m.Status) + " Response Code", Source: "target", Response: m}
-	}
-	return nil
-}
-
-// cancelOnClose ends the request context when a streamed body is done.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-func defaultPort(scheme string) int {
-	if scheme == "https" {
-		return 443
-	}
-	return 80
-}
-
-// transportFault turns a transport error into Apigee's fault: 504 for a
-// read timeout, 503 for refused or timed-out connects, 502 otherwise.
-func transportFault(err error) *policy.Fault {
-	var ne net.Error
-	var oe *net.OpError
-	switch {
-	case errors.As(err, &oe) && oe.Op == "dial":
-		reason := ""
-		if oe.Timeout() {
-			reason = "TARGET_CONNECT_TIMEOUT"
-		}
-		return &policy.Fault{Name: "ServiceUnavailable", Code: "messaging.adaptors.http.flow.ServiceUnavailable", Status: 503,
-			FaultString: "The Service is temporarily unavailable", Reason: reason, Source: "target", Cause: err}
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return &policy.Fault{Name: "GatewayTimeout", Code: "messaging.adaptors.http.flow.GatewayTimeout", Status: 504,
-			FaultString: "Gateway Timeout", Reason: "TARGET_READ_TIMEOUT", Source: "target", Cause: err}
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &policy.Fault{Name: "ServiceUnavailable", Code: "messaging.adaptors.http.flow.ServiceUnavailable", Status: 503,
-			FaultString: "The Service is temporarily unavailable", Source: "target", Cause: err}
-	}
-	return &policy.Fault{Name: "UnexpectedEOFAtTarget", Code: "messaging.adaptors.http.flow.UnexpectedEOFAtTarget", Status: 502,
-		FaultString: "Unexpected EOF at target", Source: "target", Cause: err}
 }
 
 // boolVar reads a boolean flow variable; code in the wild sets these as
@@ -328,4 +97,129 @@ func boolVar(x *exchange.Exchange, name string, def bool) bool {
 		}
 	}
 	return def
+}
+
+// targetCall picks the connection and URL of a TargetEndpoint's call. With
+// a LoadBalancer, target.url reads null in the target flow; a policy that
+// sets it anyway sends the request straight to that URL, bypassing the
+// balancer (reference 2.5 leaves this [?]; documented in the README).
+func (ex *execution) targetCall(t *targetEndpoint) (*httptarget.Connection, string) {
+	x := ex.x
+	if t.conn.LoadBalanced() {
+		if u, ok := x.GetString("target.url"); ok && u != "" {
+			return t.direct, ex.outgoingURL(u)
+		}
+		tail := ""
+		if p := t.conn.Path(); p != nil {
+			tail = p.Render(x)
+		}
+		return t.conn, ex.outgoingURL(tail)
+	}
+	u, _ := x.GetString("target.url")
+	return t.conn, ex.outgoingURL(u)
+}
+
+// send makes the target call on conn and makes the reply the response
+// message; a status outside success.codes is an ErrorResponseCode fault
+// whose response is the backend's own.
+func (ex *execution) send(conn *httptarget.Connection, u string, stream bool) *policy.Fault {
+	x := ex.x
+	ctx := ex.ctx
+	if h, ok := x.GetString("target.header.host"); ok && h != "" {
+		ctx = httptarget.WithHost(ctx, h)
+	}
+	req := x.Request()
+	began := time.Now()
+	m, info, err := conn.Send(ctx, req, u, stream)
+	if info != nil {
+		ex.setTargetVars(info)
+		req.URL = info.URL
+	}
+	if ex.tr != nil {
+		ev := Event{Kind: "target", Name: req.Verb, URL: u, DurationUS: time.Since(began).Microseconds()}
+		if info != nil {
+			ev.URL = info.URL
+			ev.Value = info.Server
+		}
+		if err != nil {
+			ev.Error = err.Error()
+		} else {
+			ev.Status = m.Status
+		}
+		ex.tr.add(ev)
+	}
+	if err != nil {
+		return transportFault(err)
+	}
+	m.URL = req.URL
+	x.SetResponse(m)
+	if !conn.IsSuccess(m.Status) {
+		return &policy.Fault{Name: "ErrorResponseCode", Code: "messaging.adaptors.http.flow.ErrorResponseCode",
+			Status: m.Status, FaultString: "Received " + strconv.Itoa(m.Status) + " Response Code", Source: "target", Response: m}
+	}
+	return nil
+}
+
+// setTargetVars sets target.* and loadbalancing.* from where a call went.
+func (ex *execution) setTargetVars(info *httptarget.Info) {
+	x := ex.x
+	x.SetSystem("target.host", info.Host)
+	x.SetSystem("target.port", info.Port)
+	x.SetSystem("target.scheme", info.Scheme)
+	x.SetSystem("target.ssl.enabled", info.Scheme == "https")
+	stamp := func(name string, t time.Time) {
+		if !t.IsZero() {
+			x.SetSystem(name, t.UnixMilli())
+		}
+	}
+	stamp("target.sent.start.timestamp", info.SentStart)
+	stamp("target.sent.end.timestamp", info.SentEnd)
+	stamp("target.received.start.timestamp", info.ReceivedStart)
+	stamp("target.received.end.timestamp", info.ReceivedEnd)
+	if info.Server != "" {
+		x.SetSystem("loadbalancing.targetserver", info.Server)
+		x.SetSystem("loadbalancing.isfallback", info.IsFallback)
+		x.SetSystem("loadbalancing.failedservers", info.FailedServers)
+	}
+}
+
+// transportFault turns a failed call into Apigee's fault (the table in
+// package httptarget's documentation).
+func transportFault(err error) *policy.Fault {
+	f := &policy.Fault{Source: "target", Cause: err, Status: 503, Name: "ServiceUnavailable",
+		Code: "messaging.adaptors.http.flow.ServiceUnavailable", FaultString: "The Service is temporarily unavailable"}
+	var te *httptarget.Error
+	if !errors.As(err, &te) {
+		f.Status, f.Name, f.Code, f.FaultString = 502, "UnexpectedEOFAtTarget", "messaging.adaptors.http.flow.UnexpectedEOFAtTarget", "Unexpected EOF at target"
+		return f
+	}
+	switch te.Kind {
+	case httptarget.ConnectTimeout:
+		f.Reason = "TARGET_CONNECT_TIMEOUT"
+	case httptarget.ReadTimeout:
+		f.Status, f.Name, f.Code, f.FaultString, f.Reason = 504, "GatewayTimeout", "messaging.adaptors.http.flow.GatewayTimeout", "Gateway Timeout", "TARGET_READ_TIMEOUT"
+	case httptarget.WriteTimeout:
+		f.Status, f.Name, f.Code, f.FaultString = 408, "RequestTimeout", "messaging.adaptors.http.flow.RequestTimeout", "Request Timeout"
+	case httptarget.NoActiveTargets:
+		f.Name, f.Code = "NoActiveTargets", "messaging.adaptors.http.flow.NoActiveTargets"
+	case httptarget.TLS:
+		f.Name, f.Code = "SslHandshakeFailed", "messaging.adaptors.http.flow.SslHandshakeFailed"
+	case httptarget.BadURL:
+		f.Name = "InvalidTargetURL"
+	case httptarget.Other:
+		f.Status, f.Name, f.Code, f.FaultString = 502, "UnexpectedEOFAtTarget", "messaging.adaptors.http.flow.UnexpectedEOFAtTarget", "Unexpected EOF at target"
+	case httptarget.Canceled:
+		f.Status, f.Name, f.Code, f.FaultString = 499, "ClientClosed", "messaging.adaptors.http.flow.ClientClosed", "The client closed the connection"
+	}
+	return f
+}
+
+// urlPath is target.basepath: the path of the configured URL, or null when
+// it has none.
+func urlPath(u string) any {
+	p, err := url.Parse(u)
+	if err != nil || p.Path == "" {
+		return nil
+	}
+	return p.Path
 }
