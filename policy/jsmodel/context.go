@@ -166,7 +166,7 @@ func (so *sessionObject) Get(key string) goja.Value {
 }
 
 func (so *sessionObject) Set(key string, val goja.Value) bool {
-	if o, ok := val.(*goja.Object); ok {
+	if o, ok := val.(*goja.Object); ok && isPlainData(o) {
 		if so.objs == nil {
 			so.objs = map[string]*goja.Object{}
 			so.vm.st.onEnd = append(so.vm.st.onEnd, so.flush)
@@ -213,6 +213,16 @@ func (so *sessionObject) flush() {
 	for k, o := range so.objs {
 		so.s.m[k] = exportValue(o)
 	}
+}
+
+// isPlainData reports whether o is a script's own object or array (not a
+// model object or a function).
+func isPlainData(o *goja.Object) bool {
+	switch o.Export().(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
 }
 
 // exportValue is a script value as plain Go data (functions, which cannot

@@ -48,17 +48,24 @@ func fromJS(v goja.Value) any {
 		return number(e)
 	case *msgObject:
 		return e.message(false)
-	default:
-		if o, ok := v.(*goja.Object); ok {
-			if m, ok := o.Export().(*msgObject); ok {
-				return m.message(false)
-			}
-			if _, isFn := goja.AssertFunction(o); isFn {
-				return v.String()
-			}
+	case *valueList:
+		return e.vals[0]
+	case *statusObject:
+		if m := e.mo.message(false); m != nil {
+			return m.Status
 		}
+		return nil
+	case goja.DynamicObject:
+		// The other model objects (headers, context ...) hold runtime
+		// references and must not outlive the run.
+		return v.String()
+	case map[string]any, []any:
 		return e
 	}
+	if _, isFn := goja.AssertFunction(v); isFn {
+		return v.String()
+	}
+	return v.Export()
 }
 
 const maxSafeInt = 1 << 53
