@@ -399,3 +399,35 @@ response.headers["X-Greeting"] = request.headers["X-Trace"] + "-" + id;`), nil)
 		}
 	}
 }
+
+func TestJavascriptWarningPositions(t *testing.T) {
+	set, ps := bundle.Load([]string{"testdata/javascript/rhino"}, bundle.Options{})
+	if ps.HasErrors() || len(set.Proxies) != 1 {
+		t.Fatalf("load: %s", ps.String())
+	}
+	b := set.Proxies[0]
+	cases := []struct{ policy, want string }{
+		// The arrow function is on line 4 of the XML file, column 19 of the
+		// script's line.
+		{"JS-Inline", "policies/JS-Inline.xml:4:19: warning: arrow function is not supported by Rhino"},
+		// Resource scripts: at the element naming them, with the script's line.
+		{"JS-File", "policies/JS-File.xml:2:3: warning: lib.js:2:10: template literal is not supported by Rhino"},
+	}
+	for _, c := range cases {
+		t.Run(c.policy, func(t *testing.T) {
+			probs := &bundle.Problems{}
+			build, _, _ := Lookup("Javascript")
+			pol := build(&BuildContext{Bundle: b, Problems: probs, Options: &Options{}}, b.Policies[c.policy])
+			if pol == nil {
+				t.Fatalf("build failed: %s", probs.String())
+			}
+			if got := probs.String(); !strings.Contains(got, c.want) {
+				t.Errorf("problems = %q, want %q", got, c.want)
+			}
+			x := sampleExchange()
+			if err := execute(t, pol, x); err != nil {
+				t.Errorf("goja runs what Rhino would not: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,3 @@
+function twice(s) {
+  return `${s}${s}`;
+}

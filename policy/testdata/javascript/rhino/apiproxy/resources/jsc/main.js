@@ -1,0 +1,2 @@
+var v = twice("ab");
+context.setVariable("v", v);
