@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -24,15 +25,15 @@ func TestTestCommand(t *testing.T) {
 		lastLine string
 		contains []string
 	}{
-		{"examples", []string{"../../testdata"}, 0, "5 passed, 0 failed", []string{"PASS ../../testdata/hello.test.yaml:6: GET greets the world ("}},
+		{"hello", []string{"../../testdata/hello.test.yaml"}, 0, "5 passed, 0 failed", []string{"PASS ../../testdata/hello.test.yaml:6: GET greets the world ("}},
 		{"failures", []string{"--run", "^(status|mock calls)$", "../../flow/apitest/testdata/failing"}, 1, "0 passed, 2 failed",
 			[]string{"    status: expected 201, got 200\n", "    target_called api: expected 2 calls, got 1\n", "µs step endpoint=ProxyEndpoint default flow=get-order name=AM-Source"}},
-		{"bad file", []string{bad, "../../testdata"}, 2, "5 passed, 0 failed",
+		{"bad file", []string{bad, "../../testdata/hello.test.yaml"}, 2, "5 passed, 0 failed",
 			[]string{"ERROR " + bad + `:4:22: status: want a whole number from 100 to 999, got "ok"`, "1 file could not run\n"}},
-		{"trace", []string{"--trace", "--run", "greets the world", "../../testdata"}, 0, "1 passed, 0 failed", []string{"      ", "step endpoint=ProxyEndpoint default flow=greeting name=AM-Greeting"}},
-		{"coverage", []string{"--coverage", "../../testdata"}, 0, "5 passed, 0 failed", []string{"coverage of proxy hello:\n", "  Steps                  4/4    100%\n"}},
+		{"trace", []string{"--trace", "--run", "greets the world", "../../testdata/hello.test.yaml"}, 0, "1 passed, 0 failed", []string{"      ", "step endpoint=ProxyEndpoint default flow=greeting name=AM-Greeting"}},
+		{"coverage", []string{"--coverage", "../../testdata/hello.test.yaml"}, 0, "5 passed, 0 failed", []string{"coverage of proxy hello:\n", "  Steps                  4/4    100%\n"}},
 		{"no files", []string{dir + "/none"}, 2, "0 passed, 0 failed", []string{"cannot read"}},
-		{"bad regex", []string{"--run", "(", "../../testdata"}, 2, "", nil},
+		{"bad regex", []string{"--run", "(", "../../testdata/hello.test.yaml"}, 2, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,13 +56,23 @@ func TestTestCommand(t *testing.T) {
 	}
 }
 
+// TestExamples is what .ci/run does: every example in testdata/ passes.
+func TestExamples(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"test", "../../testdata"}, &stdout, &stderr)
+	lines := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
+	if code != 0 || !regexp.MustCompile(`^[1-9][0-9]* passed, 0 failed$`).MatchString(lines[len(lines)-1]) {
+		t.Errorf("apigo test ../../testdata = %d:\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
 // TestTestCommandFiles: --junit, --json and --coverage-out write what CI
 // tools read.
 func TestTestCommandFiles(t *testing.T) {
 	dir := t.TempDir()
 	junit, cov := filepath.Join(dir, "junit.xml"), filepath.Join(dir, "coverage.json")
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"test", "--json", "--junit", junit, "--coverage-out", cov, "../../testdata"}, &stdout, &stderr)
+	code := run([]string{"test", "--json", "--junit", junit, "--coverage-out", cov, "../../testdata/hello.test.yaml"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
 	}
