@@ -2,12 +2,12 @@
 # bench/run.sh: apigo's proxy benchmark.
 #
 # Drives, with wrk, on loopback only and in alternating rounds:
-#   direct  the backend itself (bench/backend), the ceiling
-#   bare    a bare httputil.ReverseProxy (bench/bareproxy)
+#   direct    the backend itself (bench/backend), the ceiling
+#   bare      a bare httputil.ReverseProxy (bench/bareproxy)
 #   barepool  the same with a ReverseProxy.BufferPool (bareproxy -buffer-pool)
-#   apigo   `apigo serve` with the passthrough bundle (bench/passthrough)
-#   nginx   nginx as a plain reverse proxy (keepalive upstream)
-#   caddy   Caddy as a plain reverse proxy (skipped when not in the archive)
+#   apigo     `apigo serve` with the passthrough bundle (bench/passthrough)
+#   nginx     nginx as a plain reverse proxy (keepalive upstream)
+#   caddy     Caddy as a plain reverse proxy (skipped when not in the archive)
 # and prints median requests/s and latency percentiles per target and the
 # ratios apigo/bare, apigo/barepool, apigo/caddy, apigo/nginx, apigo/direct. The same table
 # goes to bench/results/latest.txt (git-ignored).
@@ -272,6 +272,7 @@ profile() {
 	log "bench: profiling $1 with perf ($DURATION, not counted)"
 	perf record -q -F 999 -p "${PID_OF[$1]}" -o "$data" -- sleep "$secs" >"$WORK/perf-$1.log" 2>&1 &
 	perf_pid=$!
+	PIDS+=("$perf_pid")
 	drive "$1" "$DURATION" "$WORK/$1.perf.out"
 	wait "$perf_pid" || die "perf record failed on $1: $(cat "$WORK/perf-$1.log")"
 	{
@@ -333,7 +334,25 @@ report() {
 	done
 }
 
+# check_settings rejects settings wrk or the loops would misread.
+check_settings() {
+	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$ROUNDS: want a positive number"
+	[[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "CONNS=$CONNS: want a positive number"
+	[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS=$THREADS: want a positive number"
+	[[ $PORT_BASE =~ ^[1-9][0-9]*$ ]] || die "PORT_BASE=$PORT_BASE: want a port number"
+	local d
+	for d in "$DURATION" "$WARMUP"; do
+		[[ $d =~ ^[1-9][0-9]*[smh]?$ ]] || die "duration $d: want e.g. 10s, 2m"
+	done
+	local t
+	for t in $TARGETS; do
+		port_of "$t" >/dev/null
+	done
+	[[ $THREADS -le $CONNS ]] || die "THREADS=$THREADS exceeds CONNS=$CONNS (wrk needs a connection per thread)"
+}
+
 main() {
+	check_settings
 	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 	install_tools
 	command -v curl >/dev/null || die "curl is needed to check the targets"
