@@ -103,3 +103,21 @@ func TestContinueOnErrorAndDisabled(t *testing.T) {
 		t.Errorf("disabled policy ran: status %d", status)
 	}
 }
+
+// TestProxyDefaultFaultRuleSwitch: with the switch off, a target-side fault
+// handled by a TargetEndpoint FaultRule runs the proxy's DefaultFaultRule
+// only with AlwaysEnforce.
+func TestProxyDefaultFaultRuleSwitch(t *testing.T) {
+	be := backend(t)
+	off := false
+	for _, c := range []struct {
+		always, recorded string
+	}{{"false", "R-T1"}, {"true", "R-T1,R-ProxyDFR"}} {
+		dir := writeFiles(t, faultBundle(c.always))
+		_, srv := startEngine(t, Options{MapURL: []URLMap{{From: "http://backend.test", To: be.URL}}, ProxyDefaultFaultRuleAfterTargetFault: &off}, dir)
+		_, hdr, _ := do(t, "GET", srv.URL+"/v1/target-raise", "")
+		if got := hdr.Get("X-Recorded"); got != c.recorded {
+			t.Errorf("AlwaysEnforce=%s: fault steps = %q, want %q", c.always, got, c.recorded)
+		}
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/flow"
+	"github.com/apigo/apigo/policy/httptarget"
 )
 
 // loadFlags are the flags serve and validate share.
@@ -16,6 +18,14 @@ type loadFlags struct {
 	org    string
 	data   multiFlag
 	mapURL multiFlag
+
+	// Switches for behaviours Apigee leaves uncertain (README, "Choices").
+	readmitAfter          time.Duration
+	takeOutOnFirstFailure bool
+	strictTLS             bool
+	keystores             string
+	strictTemplates       bool
+	proxyDFRAfterTarget   bool
 }
 
 func (lf *loadFlags) register(fs *flag.FlagSet) {
@@ -23,6 +33,12 @@ func (lf *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&lf.org, "org", "local", "organization.name")
 	fs.Var(&lf.data, "data", "test data `DIR` (products, developers, developerapps, maps JSON); repeatable")
 	fs.Var(&lf.mapURL, "map-url", "rewrite outgoing URLs starting with FROM to start with TO (`FROM=TO`); repeatable")
+	fs.DurationVar(&lf.readmitAfter, "readmit-after", httptarget.DefaultReadmitAfter, "without a HealthMonitor, try a downed target server again after this long")
+	fs.BoolVar(&lf.takeOutOnFirstFailure, "take-out-on-first-failure", false, "take a target server out at its first failure when MaxFailures > 0 (default: count to MaxFailures)")
+	fs.BoolVar(&lf.strictTLS, "strict-tls", false, "verify every https target against the system roots (default: only with Enforce or a TrustStore, as Apigee)")
+	fs.StringVar(&lf.keystores, "keystores", "", "folder of trust stores and key stores as PEM files (default: the environment's keystores/)")
+	fs.BoolVar(&lf.strictTemplates, "strict-templates", false, "an unresolved {ref} in a template faults when IgnoreUnresolvedVariables is false (default: renders empty)")
+	fs.BoolVar(&lf.proxyDFRAfterTarget, "proxy-default-fault-rule-after-target-fault", true, "after a target-side fault handled by a TargetEndpoint FaultRule, still run the ProxyEndpoint DefaultFaultRule without AlwaysEnforce")
 }
 
 type multiFlag []string
@@ -39,6 +55,13 @@ func (lf *loadFlags) load(paths []string, w io.Writer, base flow.Options) (*flow
 	opts := base
 	opts.Org = lf.org
 	opts.Env = lf.env
+	opts.Target.ReadmitAfter = lf.readmitAfter
+	opts.Target.TakeOutOnFirstFailure = lf.takeOutOnFirstFailure
+	opts.Target.StrictTLS = lf.strictTLS
+	opts.Target.KeystoreDir = lf.keystores
+	opts.Policy.StrictTemplates = lf.strictTemplates
+	dfr := lf.proxyDFRAfterTarget
+	opts.ProxyDefaultFaultRuleAfterTargetFault = &dfr
 	for _, m := range lf.mapURL {
 		um, err := flow.ParseURLMap(m)
 		if err != nil {

@@ -5,6 +5,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -50,3 +52,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 var version = "dev"
+
+// usageExit is the exit status for a flag parsing error: 0 for -h, else 2.
+func usageExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}

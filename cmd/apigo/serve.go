@@ -43,7 +43,7 @@ func serve(args []string, stdout, stderr io.Writer, ctl *serveControl) int {
 	quiet := fs.Bool("quiet", false, "do not log one line per request")
 	traceDir := fs.String("trace", "", "write each request's trace as JSON into `DIR` (one file per request)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	paths := fs.Args()
 	if len(paths) == 0 {

@@ -16,7 +16,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	var lf loadFlags
 	lf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	eng, ps, err := lf.load(fs.Args(), stderr, flow.Options{})
 	if err != nil {
