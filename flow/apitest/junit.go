@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // JUnitReporter collects results and writes JUnit XML when the run is done:
@@ -50,7 +51,7 @@ type JUnitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *JUnitFailure `xml:"failure,omitempty"`
 	Error     *JUnitFailure `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *JUnitText    `xml:"system-out,omitempty"`
 }
 
 // JUnitFailure is a <failure> or <error>: the first message as an
@@ -58,7 +59,12 @@ type JUnitCase struct {
 type JUnitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+// JUnitText is element text written as CDATA, for readable traces.
+type JUnitText struct {
+	Text string `xml:",cdata"`
 }
 
 // Case is collected with its file.
@@ -76,9 +82,9 @@ func (j *JUnitReporter) File(f *FileResult) {
 		jc := JUnitCase{Name: c.Name, Classname: f.Path, File: c.File, Line: c.Line, Time: seconds(c.Duration)}
 		if !c.Passed {
 			s.Failures++
-			jc.Failure = &JUnitFailure{Message: firstLine(strings.Join(c.Failures, "\n")), Type: "ExpectationFailed", Text: failureText(c)}
+			jc.Failure = &JUnitFailure{Message: firstLine(strings.Join(c.Failures, "\n")), Type: "ExpectationFailed", Text: xmlSafe(failureText(c))}
 		} else if c.Trace != nil {
-			jc.SystemOut = traceText(c)
+			jc.SystemOut = &JUnitText{Text: xmlSafe(traceText(c))}
 		}
 		s.Tests++
 		s.Cases = append(s.Cases, jc)
@@ -128,6 +134,20 @@ func traceText(c *CaseResult) string {
 		b.WriteString(ev.String() + "\n")
 	}
 	return b.String()
+}
+
+// xmlSafe replaces what XML 1.0 cannot hold (control characters, invalid
+// UTF-8): CDATA is written as is.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r == utf8.RuneError:
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }

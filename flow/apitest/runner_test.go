@@ -233,6 +233,31 @@ func TestJUnit(t *testing.T) {
 	}
 }
 
+// TestJUnitControlCharacters: bodies and traces holding bytes XML cannot
+// carry still give a document that parses.
+func TestJUnitControlCharacters(t *testing.T) {
+	var buf bytes.Buffer
+	ju := &JUnitReporter{W: &buf}
+	ju.File(&FileResult{Path: "x.test.yaml", Cases: []*CaseResult{
+		{Name: "a\x00b", Failures: []string{"body: \x01 ]]> \xff"}, Body: "\x02"},
+	}})
+	ju.Done(Summary{Failed: 1})
+	var v struct {
+		Suites []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure string `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &v); err != nil {
+		t.Fatalf("JUnit with control characters does not parse: %v\n%s", err, buf.String())
+	}
+	if !strings.Contains(v.Suites[0].Cases[0].Failure, "]]>") {
+		t.Errorf("failure text lost \"]]>\": %q", v.Suites[0].Cases[0].Failure)
+	}
+}
+
 // TestJSONLines: one JSON object per line, the summary last.
 func TestJSONLines(t *testing.T) {
 	var buf bytes.Buffer
