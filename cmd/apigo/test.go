@@ -29,7 +29,7 @@ func test(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	r := &apitest.Runner{Trace: *trace, Parallel: *parallel}
 	if *runRE != "" {
