@@ -140,7 +140,8 @@ func (e *Engine) newExchange(pe *proxyEndpoint, r *http.Request) *exchange.Excha
 	req.Verb = r.Method
 	req.Path = r.URL.Path
 	req.Query = exchange.ParseParams(r.URL.RawQuery)
-	req.Header = r.Header
+	// Policies edit the request message; the inbound request stays as it came.
+	req.Header = r.Header.Clone()
 	req.Version = fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor)
 	if r.Body != nil && r.Body != http.NoBody {
 		req.Stream = r.Body
@@ -158,28 +159,23 @@ func (e *Engine) newExchange(pe *proxyEndpoint, r *http.Request) *exchange.Excha
 		scheme = "https"
 	}
 	host, port, _ := net.SplitHostPort(r.RemoteAddr)
-	sys := map[string]any{
-		"proxy.basepath":                  pe.basePath,
-		"proxy.pathsuffix":                suffix,
-		"proxy.name":                      pe.name,
-		"proxy.url":                       scheme + "://" + r.Host + r.URL.RequestURI(),
-		"proxy.client.ip":                 host,
-		"apiproxy.name":                   pe.proxy.name,
-		"apiproxy.revision":               pe.proxy.revision,
-		"apiproxy.basepath":               pe.basePath,
-		"environment.name":                e.opts.Env,
-		"organization.name":               e.opts.Org,
-		"messageid":                       nextMessageID(),
-		"client.ip":                       host,
-		"client.host":                     host,
-		"client.port":                     atoiOr(port, 0),
-		"client.scheme":                   scheme,
-		"client.ssl.enabled":              r.TLS != nil,
-		"client.received.start.timestamp": time.Now().UnixMilli(),
-	}
-	for k, v := range sys {
-		x.SetSystem(k, v)
-	}
+	x.SetSystem("proxy.basepath", pe.basePath)
+	x.SetSystem("proxy.pathsuffix", suffix)
+	x.SetSystem("proxy.name", pe.name)
+	x.SetSystem("proxy.url", scheme+"://"+r.Host+r.URL.RequestURI())
+	x.SetSystem("proxy.client.ip", host)
+	x.SetSystem("apiproxy.name", pe.proxy.name)
+	x.SetSystem("apiproxy.revision", pe.proxy.revision)
+	x.SetSystem("apiproxy.basepath", pe.basePath)
+	x.SetSystem("environment.name", e.opts.Env)
+	x.SetSystem("organization.name", e.opts.Org)
+	x.SetSystem("messageid", nextMessageID())
+	x.SetSystem("client.ip", host)
+	x.SetSystem("client.host", host)
+	x.SetSystem("client.port", atoiOr(port, 0))
+	x.SetSystem("client.scheme", scheme)
+	x.SetSystem("client.ssl.enabled", r.TLS != nil)
+	x.SetSystem("client.received.start.timestamp", time.Now().UnixMilli())
 	if pe.proxy.propertySets != nil {
 		x.SetPropertySets(pe.proxy.propertySets)
 	}
