@@ -46,6 +46,9 @@ type Options struct {
 	Policy policy.Options
 	// Log receives one line per request; nil discards.
 	Log func(line string)
+	// Variables are set on every new exchange before its flows run, as a
+	// policy would set them (apigo test's fixed variables). Default none.
+	Variables map[string]any
 	// Trace, when set, receives the trace of every exchange after its
 	// response is written (apigo serve --trace). Nil: no tracing cost.
 	Trace func(*Trace)

@@ -179,6 +179,9 @@ func (e *Engine) newExchange(pe *proxyEndpoint, r *http.Request) *exchange.Excha
 	if pe.proxy.propertySets != nil {
 		x.SetPropertySets(pe.proxy.propertySets)
 	}
+	for k, v := range e.opts.Variables {
+		x.SetSystem(k, v)
+	}
 	return x
 }
 

@@ -82,3 +82,15 @@ func TestTrace(t *testing.T) {
 		t.Errorf("elements by kind = %v", kinds)
 	}
 }
+
+func TestOptionsVariables(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"apiproxy/proxies/default.xml": proxyXML("default", "/v", `<PostFlow><Response><Step><Name>AM</Name></Step></Response></PostFlow><RouteRule name="n"/>`),
+		"apiproxy/policies/AM.xml":     `<AssignMessage name="AM"><Set><Headers><Header name="X-Tier">{app.tier}</Header><Header name="X-Org">{organization.name}</Header></Headers></Set></AssignMessage>`,
+	})
+	_, srv := startEngine(t, Options{Org: "acme", Variables: map[string]any{"app.tier": "gold"}}, dir)
+	_, hdr, _ := do(t, "GET", srv.URL+"/v", "")
+	if hdr.Get("X-Tier") != "gold" || hdr.Get("X-Org") != "acme" {
+		t.Errorf("fixed variables not set: %v", hdr)
+	}
+}

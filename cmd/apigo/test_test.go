@@ -25,7 +25,7 @@ func TestTestCommand(t *testing.T) {
 		lastLine string
 		contains []string
 	}{
-		{"hello", []string{"../../testdata/hello.test.yaml"}, 0, "5 passed, 0 failed", []string{"PASS ../../testdata/hello.test.yaml:6: GET greets the world ("}},
+		{"hello", []string{"../../testdata/hello.test.yaml"}, 0, "5 passed, 0 failed", []string{"PASS ../../testdata/hello.test.yaml:7: GET greets the world ("}},
 		{"failures", []string{"--run", "^(status|mock calls)$", "../../flow/apitest/testdata/failing"}, 1, "0 passed, 2 failed",
 			[]string{"    status: expected 201, got 200\n", "    target_called api: expected 2 calls, got 1\n", "µs step endpoint=ProxyEndpoint default flow=get-order name=AM-Source"}},
 		{"bad file", []string{bad, "../../testdata/hello.test.yaml"}, 2, "5 passed, 0 failed",

@@ -34,10 +34,10 @@ func (r *Runner) setup(f *File) (*fixture, error) {
 		network = http.DefaultTransport
 	}
 	mt := newMockTransport(f, serverIndex(addresses(set.Env)), network)
-	opts := flow.Options{Org: f.Org, Env: f.Env, Transport: mt}
-	// ServiceCallout connections take their transport from the policy
-	// options, not from flow.Options.Transport.
-	opts.Policy.Target.Transport = mt
+	opts := flow.Options{Org: f.Org, Env: f.Env, Transport: mt, Variables: map[string]any{}}
+	for _, v := range f.Variables {
+		opts.Variables[v.Name] = v.Value
+	}
 	eng, bps := flow.Build(set, opts)
 	ps.Add(bps.List...)
 	ps.Sort()
@@ -50,9 +50,6 @@ func (r *Runner) setup(f *File) (*fixture, error) {
 	fx := &fixture{file: f, eng: eng, mocks: mt}
 	for _, p := range ps.List {
 		fx.warnings = append(fx.warnings, p.String())
-	}
-	for _, v := range f.Variables {
-		fx.warnings = append(fx.warnings, fmt.Sprintf("%s:%d: variables: %s is not set: the engine can only preset organization.name and environment.name", f.Path, v.Line, v.Name))
 	}
 	if r.Coverage != nil {
 		r.Coverage.AddElements(eng.Elements())
