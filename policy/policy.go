@@ -5,13 +5,16 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy/exchange"
 	"github.com/apigo/apigo/policy/httptarget"
+	"github.com/apigo/apigo/store"
 )
 
 // Policy is a built, immutable, concurrency-safe policy.
@@ -32,7 +35,29 @@ type BuildContext struct {
 	Problems *bundle.Problems
 	// Options are run-time switches chosen by the user (see Options).
 	Options *Options
+	// Store keeps state between requests (quotas, caches, KVMs, tokens);
+	// never nil when built by the engine (in memory by default).
+	Store store.Store
+	// Data is the test data given with --data (products, developers,
+	// apps, KVM entries); never nil when built by the engine.
+	Data *bundle.Data
+	// SharedFlows names the shared flows deployed with this bundle.
+	SharedFlows map[string]bool
 }
+
+// Now is the policies' clock: Options.Now, or time.Now.
+func (bc *BuildContext) Now() time.Time {
+	if bc.Options != nil && bc.Options.Now != nil {
+		return bc.Options.Now()
+	}
+	return time.Now()
+}
+
+// ErrResponseReady, returned by a policy in a request flow, says the
+// response message is complete (a ResponseCache hit, an answered CORS
+// preflight): the engine skips the rest of the request path and the target
+// call, and continues with the ProxyEndpoint's response flows.
+var ErrResponseReady = errors.New("response ready")
 
 // Options are user switches that change documented [?] behaviours.
 type Options struct {
@@ -52,6 +77,10 @@ type Options struct {
 	// [--include-email]" appended; its trimmed output is the token. Default
 	// "": no command, and such a callout faults naming the variable to set.
 	GoogleTokenCommand string
+	// Now is the clock of time-based policies (Quota windows, spike
+	// arrest, cache expiry, token lifetimes); nil means time.Now. Tests
+	// inject one instead of sleeping.
+	Now func() time.Time
 }
 
 type registration struct {
@@ -168,15 +197,36 @@ type LocalDispatcher interface {
 	DispatchLocal(ctx context.Context, apiProxy, endpoint, path string, req *exchange.Message) (*exchange.Message, error)
 }
 
-type localDispatcherKey struct{}
+// SharedFlowRunner runs a deployed shared flow's steps inline on an
+// exchange (FlowCallout). A fault inside is returned as is, so it reaches
+// the caller's fault handling.
+type SharedFlowRunner interface {
+	RunSharedFlow(ctx context.Context, x *exchange.Exchange, name string) error
+}
+
+type engineKey struct{}
+
+// WithEngine returns ctx carrying the engine's services: a LocalDispatcher
+// and a SharedFlowRunner when e implements them. One context value serves
+// both, so an execution pays for one.
+func WithEngine(ctx context.Context, e any) context.Context {
+	return context.WithValue(ctx, engineKey{}, e)
+}
 
 // WithLocalDispatcher returns ctx carrying d.
 func WithLocalDispatcher(ctx context.Context, d LocalDispatcher) context.Context {
-	return context.WithValue(ctx, localDispatcherKey{}, d)
+	return WithEngine(ctx, d)
 }
 
 // LocalDispatcherFrom returns the dispatcher ctx carries, nil when none.
 func LocalDispatcherFrom(ctx context.Context) LocalDispatcher {
-	d, _ := ctx.Value(localDispatcherKey{}).(LocalDispatcher)
+	d, _ := ctx.Value(engineKey{}).(LocalDispatcher)
 	return d
+}
+
+// SharedFlowRunnerFrom returns the shared flow runner ctx carries, nil
+// when none.
+func SharedFlowRunnerFrom(ctx context.Context) SharedFlowRunner {
+	r, _ := ctx.Value(engineKey{}).(SharedFlowRunner)
+	return r
 }
