@@ -16,6 +16,7 @@ import (
 	"github.com/apigo/apigo/policy"
 	"github.com/apigo/apigo/policy/httptarget"
 	"github.com/apigo/apigo/policy/template"
+	"github.com/apigo/apigo/store"
 )
 
 // Options configure Build. The zero value is usable.
@@ -46,6 +47,11 @@ type Options struct {
 	Policy policy.Options
 	// Log receives one line per request; nil discards.
 	Log func(line string)
+	// Store keeps policy state between requests (quotas, caches, KVMs,
+	// tokens); nil means a fresh in-memory store, closed with the engine.
+	Store store.Store
+	// Data is the test data (--data); nil means none.
+	Data *bundle.Data
 	// Variables are set on every new exchange before its flows run, as a
 	// policy would set them (apigo test's fixed variables). Default none.
 	Variables map[string]any
@@ -172,12 +178,28 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 	}
 	opts.Env = env
 	e := &Engine{opts: opts}
+	if e.opts.Data == nil {
+		e.opts.Data = &bundle.Data{}
+	}
+	if e.opts.Store == nil {
+		e.opts.Store = store.NewMemory(store.MemoryOptions{Now: e.opts.Policy.Now})
+		e.ownStore = true
+	}
+	sharedFlows := map[string]bool{}
+	for _, b := range set.SharedFlows {
+		sharedFlows[b.Name] = true
+	}
 	e.opts.Target = targetOptions(&e.opts, set.Env)
 	e.opts.Policy.Target = mergeTargetOptions(e.opts.Policy.Target, e.opts.Target)
-	for _, b := range set.Proxies {
+	newBuilder := func(b *bundle.Bundle) *builder {
 		bd := &builder{opts: &e.opts, set: set, problems: ps, b: b, policies: map[string]*step{}, elements: &e.elements}
-		bd.bc = &policy.BuildContext{Bundle: b, Env: set.Env, Problems: ps, Options: &e.opts.Policy}
-		e.proxies = append(e.proxies, bd.proxy())
+		bd.bc = &policy.BuildContext{Bundle: b, Env: set.Env, Problems: ps, Options: &e.opts.Policy,
+			Store: e.opts.Store, Data: e.opts.Data, SharedFlows: sharedFlows}
+		return bd
+	}
+	e.buildSharedFlows(set, ps, newBuilder)
+	for _, b := range set.Proxies {
+		e.proxies = append(e.proxies, newBuilder(b).proxy())
 	}
 	for _, p := range e.proxies {
 		e.endpoints = append(e.endpoints, p.endpoints...)
@@ -204,12 +226,7 @@ func (bd *builder) proxy() *proxy {
 		p.endpoints = append(p.endpoints, bd.proxyEndpoint(p, pe))
 	}
 	// Build the policies no step names too, so validate reports them.
-	names := make([]string, 0, len(b.Policies))
-	for n := range b.Policies {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(b.Policies) {
 		if st := bd.policy(n); st != nil {
 			p.policies = append(p.policies, st.pol)
 		}
@@ -429,4 +446,13 @@ func (bd *builder) element(id, kind, name string, c *bundle.Condition) {
 		el.Condition = c.Text
 	}
 	*bd.elements = append(*bd.elements, el)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

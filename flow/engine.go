@@ -24,6 +24,10 @@ type Engine struct {
 	proxies   []*proxy
 	endpoints []*proxyEndpoint // longest base path first
 	elements  []Element        // what coverage tracks
+	ownStore  bool             // the engine made its store and closes it
+
+	sharedFlows map[string]*sharedFlow
+	hooks       map[string]*flowHook // by hook point
 }
 
 // Deployed describes what the engine serves, one line per ProxyEndpoint.
@@ -49,6 +53,16 @@ func (e *Engine) Close() {
 		for _, c := range p.conns {
 			c.Close()
 		}
+	}
+	for _, sf := range e.sharedFlows {
+		for _, pol := range sf.policies {
+			if c, ok := pol.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
+	}
+	if e.ownStore {
+		_ = e.opts.Store.Close()
 	}
 }
 
@@ -94,7 +108,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := e.newExchange(pe, r)
-	ex := &execution{e: e, pe: pe, x: x, ctx: policy.WithLocalDispatcher(r.Context(), e), w: w}
+	ex := e.newExecution(pe, x, r.Context(), w)
 	if e.opts.Trace != nil {
 		ex.trace(r)
 	}
@@ -115,7 +129,7 @@ func (e *Engine) ServeExchange(w http.ResponseWriter, r *http.Request, traced bo
 		return nil, nil
 	}
 	x := e.newExchange(pe, r)
-	ex := &execution{e: e, pe: pe, x: x, ctx: policy.WithLocalDispatcher(r.Context(), e), w: w}
+	ex := e.newExecution(pe, x, r.Context(), w)
 	if traced {
 		ex.trace(r)
 	}
@@ -237,4 +251,12 @@ type failing struct{ fault *policy.Fault }
 func (f failing) Execute(context.Context, *exchange.Exchange) error {
 	c := *f.fault
 	return &c
+}
+
+// newExecution starts an execution; its context carries the execution as
+// the engine's services (local dispatch, shared flows) for policies.
+func (e *Engine) newExecution(pe *proxyEndpoint, x *exchange.Exchange, ctx context.Context, w http.ResponseWriter) *execution {
+	ex := &execution{e: e, pe: pe, x: x, w: w}
+	ex.ctx = policy.WithEngine(ctx, ex)
+	return ex
 }

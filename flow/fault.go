@@ -156,7 +156,7 @@ func (ex *execution) faultSteps(steps []*step) (stop bool) {
 	ex.x.SetSystem("current.flow.name", "FaultRule")
 	for _, s := range steps {
 		f := ex.step(s)
-		if f == nil {
+		if f == nil || f == responseReady {
 			continue
 		}
 		ex.setFault(f)

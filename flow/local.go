@@ -139,7 +139,7 @@ func (e *Engine) dispatch(ctx context.Context, pe *proxyEndpoint, path, rawQuery
 	r.RemoteAddr = "127.0.0.1:0"
 	r.Host = "local"
 	rec := &recorder{header: http.Header{}}
-	sub := &execution{e: e, pe: pe, x: e.newExchange(pe, r), ctx: ctx, w: rec}
+	sub := e.newExecution(pe, e.newExchange(pe, r), ctx, rec)
 	sub.run()
 	m := exchange.NewResponse()
 	m.Status = rec.status

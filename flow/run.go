@@ -30,6 +30,7 @@ type execution struct {
 	target     *targetEndpoint
 	targetFlow *segment
 	tr         *tracer // nil unless traced
+	sfDepth    int     // shared flows running inside one another
 }
 
 // trace turns tracing on for this execution.
@@ -62,8 +63,27 @@ func (ex *execution) run() int {
 // requestAndResponse runs every normal flow. It returns the first fault and
 // the side it happened on.
 func (ex *execution) requestAndResponse() (*policy.Fault, side) {
+	if f, where := ex.requestPath(); f != nil && f != responseReady {
+		return f, where
+	}
+	if f := ex.proxyResponse(); f != nil && f != responseReady {
+		return f, proxySide
+	}
+	return nil, proxySide
+}
+
+// responseReady stops the request path when a policy has completed the
+// response (policy.ErrResponseReady: a ResponseCache hit, a CORS preflight).
+var responseReady = &policy.Fault{Name: "ResponseReady"}
+
+// requestPath runs the ProxyEndpoint request flows, the route, and the
+// target (its flows and call) or URL route.
+func (ex *execution) requestPath() (*policy.Fault, side) {
 	pe, x := ex.pe, ex.x
 	x.SetCurrent("request")
+	if f := ex.hook("PreProxyFlowHook"); f != nil {
+		return f, proxySide
+	}
 	if f := ex.steps(pe.preFlow, "PreFlow", pe.preFlow.request); f != nil {
 		return f, proxySide
 	}
@@ -94,22 +114,28 @@ func (ex *execution) requestAndResponse() (*policy.Fault, side) {
 			return f, targetSide
 		}
 	}
+	return nil, proxySide
+}
+
+// proxyResponse runs the ProxyEndpoint response flows.
+func (ex *execution) proxyResponse() *policy.Fault {
+	pe, x := ex.pe, ex.x
 	x.SetCurrent("response")
 	if ex.tr != nil {
 		ex.tr.ep = "ProxyEndpoint " + pe.name
 	}
 	if f := ex.steps(pe.preFlow, "PreFlow", pe.preFlow.response); f != nil {
-		return f, proxySide
+		return f
 	}
 	if ex.proxyFlow != nil {
 		if f := ex.steps(ex.proxyFlow, ex.proxyFlow.name, ex.proxyFlow.response); f != nil {
-			return f, proxySide
+			return f
 		}
 	}
 	if f := ex.steps(pe.postFlow, "PostFlow", pe.postFlow.response); f != nil {
-		return f, proxySide
+		return f
 	}
-	return nil, proxySide
+	return ex.hook("PostProxyFlowHook")
 }
 
 // targetFlows runs the TargetEndpoint request flows, the call and its
@@ -129,6 +155,9 @@ func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
 	x.SetSystem("target.copy.pathsuffix", true)
 	x.SetSystem("target.copy.queryparams", true)
 	x.SetCurrent("request")
+	if f := ex.hook("PreTargetFlowHook"); f != nil {
+		return f
+	}
 	if f := ex.steps(t.preFlow, "PreFlow", t.preFlow.request); f != nil {
 		return f
 	}
@@ -170,7 +199,10 @@ func (ex *execution) targetResponseFlows(t *targetEndpoint) *policy.Fault {
 			return f
 		}
 	}
-	return ex.steps(t.postFlow, "PostFlow", t.postFlow.response)
+	if f := ex.steps(t.postFlow, "PostFlow", t.postFlow.response); f != nil {
+		return f
+	}
+	return ex.hook("PostTargetFlowHook")
 }
 
 // route picks the first RouteRule whose condition holds.
@@ -266,8 +298,16 @@ func (ex *execution) step(s *step) *policy.Fault {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, policy.ErrResponseReady) {
+		if ex.tr != nil {
+			ex.tr.add(Event{Kind: "response-ready", Element: s.id, Name: s.name})
+		}
+		return responseReady
+	}
 	f := asFault(err, s)
-	ex.x.SetSystem(s.prefix+"."+s.name+".failed", true)
+	if !f.NoFailureFlag {
+		ex.x.SetSystem(s.prefix+"."+s.name+".failed", true)
+	}
 	if s.continueOnError {
 		return nil
 	}

@@ -168,6 +168,9 @@ type Fault struct {
 	Response *exchange.Message
 	// Cause is the underlying error, if any.
 	Cause error
+	// NoFailureFlag stops the engine from setting <prefix>.<policy>.failed
+	// (SpikeArrest sets it only on internal failures, never on a violation).
+	NoFailureFlag bool
 }
 
 func (f *Fault) Error() string {
