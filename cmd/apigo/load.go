@@ -10,6 +10,7 @@ import (
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/flow"
 	"github.com/apigo/apigo/policy/httptarget"
+	"github.com/apigo/apigo/store"
 )
 
 // loadFlags are the flags serve and validate share.
@@ -26,6 +27,9 @@ type loadFlags struct {
 	keystores             string
 	strictTemplates       bool
 	proxyDFRAfterTarget   bool
+
+	storeSpec string
+	lastData  *bundle.Data // test data of the last load, for printing credentials
 }
 
 func (lf *loadFlags) register(fs *flag.FlagSet) {
@@ -38,6 +42,7 @@ func (lf *loadFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&lf.strictTLS, "strict-tls", false, "verify every https target against the system roots (default: only with Enforce or a TrustStore, as Apigee)")
 	fs.StringVar(&lf.keystores, "keystores", "", "folder of trust stores and key stores as PEM files (default: the environment's keystores/)")
 	fs.BoolVar(&lf.strictTemplates, "strict-templates", false, "an unresolved {ref} in a template faults when IgnoreUnresolvedVariables is false (default: renders empty)")
+	fs.StringVar(&lf.storeSpec, "store", "memory", "where quotas, caches, KVMs and tokens live: `memory` or redis://HOST:PORT/DB (shared by several apigo instances)")
 	fs.BoolVar(&lf.proxyDFRAfterTarget, "proxy-default-fault-rule-after-target-fault", true, "after a target-side fault handled by a TargetEndpoint FaultRule, still run the ProxyEndpoint DefaultFaultRule without AlwaysEnforce")
 }
 
@@ -71,8 +76,10 @@ func (lf *loadFlags) load(paths []string, w io.Writer, base flow.Options) (*flow
 	}
 	set, ps := bundle.Load(paths, bundle.Options{Env: lf.env})
 	if len(lf.data) > 0 {
-		_, dps := bundle.LoadData(lf.data)
+		data, dps := bundle.LoadData(lf.data)
 		ps.Add(dps.List...)
+		opts.Data = data
+		lf.lastData = data
 	}
 	// Build even when loading found errors, so that one run reports every
 	// problem (conditions, policy types) at once.
@@ -89,4 +96,14 @@ func (lf *loadFlags) load(paths []string, w io.Writer, base flow.Options) (*flow
 		return nil, ps, fmt.Errorf("build failed")
 	}
 	return eng, ps, nil
+}
+
+// openStore opens the --store; serve keeps one store across --watch
+// rebuilds so that quotas, caches and tokens survive an edit.
+func (lf *loadFlags) openStore() (store.Store, error) {
+	st, err := store.Open(lf.storeSpec, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--store: %w", err)
+	}
+	return st, nil
 }

@@ -62,6 +62,13 @@ func serve(args []string, stdout, stderr io.Writer, ctl *serveControl) int {
 		}
 		opts.Trace = traceWriter(*traceDir, stderr)
 	}
+	st, err := lf.openStore()
+	if err != nil {
+		fmt.Fprintln(stderr, "apigo serve:", err)
+		return 2
+	}
+	defer st.Close()
+	opts.Store = st
 	eng, ps, err := lf.load(paths, stderr, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "apigo serve:", err)
@@ -75,6 +82,10 @@ func serve(args []string, stdout, stderr io.Writer, ctl *serveControl) int {
 	for _, d := range eng.Deployed() {
 		fmt.Fprintln(stdout, "deployed", d)
 	}
+	if lf.storeSpec != "" && lf.storeSpec != "memory" {
+		fmt.Fprintln(stdout, "store", redactURL(lf.storeSpec))
+	}
+	printCredentials(stdout, lf.lastData)
 	h := &engineHandler{}
 	h.cur.Store(eng)
 	ln, err := net.Listen("tcp", *addr)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -251,5 +252,21 @@ func TestServeTraceDir(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("traces lack %s: %s", want, got)
 		}
+	}
+}
+
+// TestServePrintsCredentials: apps from --data have their keys printed at
+// start (generated ones are random).
+func TestServePrintsCredentials(t *testing.T) {
+	data := t.TempDir()
+	writeBundle(t, data, map[string]string{
+		"products.json":      `[{"name": "p1", "proxies": ["hello"], "apiResources": ["/**"]}]`,
+		"developers.json":    `[{"email": "dev@example.com", "userName": "dev", "firstName": "D", "lastName": "V"}]`,
+		"developerapps.json": `[{"name": "app1", "developerEmail": "dev@example.com", "apiProducts": ["p1"]}]`,
+	})
+	_, stop, out := startServe(t, "--data", data, "../../testdata/hello")
+	stop()
+	if !regexp.MustCompile(`credential app1 \(dev@example.com\): key \S{16,} secret \S{8,} products \[p1\] \(generated\)`).MatchString(out.String()) {
+		t.Errorf("no credential line:\n%s", out.String())
 	}
 }
