@@ -212,6 +212,9 @@ func (s *xmlScanner) token(tok xml.Token) *XMLError {
 		}
 		return s.child(s.lim.CountComments)
 	case xml.ProcInst:
+		if strings.EqualFold(t.Target, "xml") {
+			return nil // the XML declaration is not a processing instruction
+		}
 		if overLimit(s.lim.ProcessingInstructionTarget, charLen([]byte(t.Target))) {
 			return s.exceeded("Processing Instruction target length", s.lim.ProcessingInstructionTarget)
 		}
