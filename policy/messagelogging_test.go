@@ -10,11 +10,26 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/apigo/apigo/policy/exchange"
 )
+
+// syncBuffer is a bytes.Buffer the sender goroutine may log into while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func mlExchange() *exchange.Exchange {
 	x := scopedExchange()
@@ -126,7 +141,7 @@ func TestMessageLoggingFile(t *testing.T) {
 }
 
 func TestMessageLoggingCloudLoggingToProcessLog(t *testing.T) {
-	var buf bytes.Buffer
+	var buf syncBuffer
 	log.SetOutput(&buf)
 	defer log.SetOutput(os.Stderr)
 	pol := mustBuild(t, `<MessageLogging name="ML"><CloudLogging><LogName>projects/{organization.name}/logs/apigee</LogName>
@@ -144,7 +159,7 @@ func TestMessageLoggingCloudLoggingToProcessLog(t *testing.T) {
 // TestMessageLoggingFailureNeverFails: an unwritable file and a refused
 // TCP connection are logged, the request goes on.
 func TestMessageLoggingFailureNeverFails(t *testing.T) {
-	var buf bytes.Buffer
+	var buf syncBuffer
 	log.SetOutput(&buf)
 	defer log.SetOutput(os.Stderr)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -194,7 +209,7 @@ func TestMessageLoggingBuildProblems(t *testing.T) {
 }
 
 func TestMessageLoggingQueueIsBounded(t *testing.T) {
-	var buf bytes.Buffer
+	var buf syncBuffer
 	log.SetOutput(&buf)
 	defer log.SetOutput(os.Stderr)
 	// A TCP listener that never reads nor accepts: the sender blocks on
