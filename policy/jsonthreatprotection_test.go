@@ -133,3 +133,14 @@ func FuzzScanJSON(f *testing.F) {
 }
 
 func jsonValid(b []byte) bool { return json.Valid(b) }
+
+func BenchmarkScanJSON(b *testing.B) {
+	doc := []byte(`{"items":[` + strings.Repeat(`{"sku":"a-1","qty":2,"tags":["x","y"],"price":-1.25e2},`, 200) + `{}]}`)
+	lim := JSONLimits{ArrayElementCount: 1000, ContainerDepth: 10, ObjectEntryCount: 50, ObjectEntryNameLength: 50, StringValueLength: 500}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if err := ScanJSON(doc, lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

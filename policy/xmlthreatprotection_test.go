@@ -140,3 +140,14 @@ func xmlWellFormed(b []byte) bool {
 		}
 	}
 }
+
+func BenchmarkScanXML(b *testing.B) {
+	doc := []byte(`<items>` + strings.Repeat(`<item sku="a-1" qty="2"><tag>x</tag><!--c--></item>`, 200) + `</items>`)
+	lim := XMLLimits{Element: 50, NodeDepth: 10, ChildCount: 1000, CountElements: true, Text: 500}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if err := ScanXML(bytes.NewReader(doc), lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
