@@ -54,7 +54,7 @@ func TestMemorySweep(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	m := NewMemory(MemoryOptions{Now: clock.Now})
-	const keys = 100_000
+	const keys = 30_000
 	for i := range keys {
 		now := clock.Now()
 		m.Incr(ctx, fmt.Sprintf("q%d", i), 1, now.Add(time.Second))
