@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy"
 )
 
@@ -265,4 +267,88 @@ func TestOAuthV2(t *testing.T) {
 			t.Errorf("token issued after the revocation = %d %q %s, want 200", status, fault, body)
 		}
 	})
+}
+
+// TestOAuthExample runs the README's client-credentials example
+// (testdata/oauth) end to end: a token from the token endpoint opens the
+// protected resource, within the scopes of the app's product.
+func TestOAuthExample(t *testing.T) {
+	data, ps := bundle.LoadData([]string{"../testdata/oauth/data"})
+	if ps.HasErrors() {
+		t.Fatalf("example data:\n%s", ps.String())
+	}
+	_, srv := startEngine(t, Options{Data: data}, "../testdata/oauth")
+	tokenFor := func(t *testing.T, key, secret string) string {
+		t.Helper()
+		status, _, body := do(t, "POST", srv.URL+"/oauth/token", "grant_type=client_credentials",
+			"Content-Type", formType, "Authorization", basic(key, secret))
+		var m struct {
+			AccessToken string `json:"access_token"`
+		}
+		if status != 200 || json.Unmarshal([]byte(body), &m) != nil || m.AccessToken == "" {
+			t.Fatalf("token for %s = %d %s", key, status, body)
+		}
+		return m.AccessToken
+	}
+	reader := tokenFor(t, "reader-key-0123456789abcdef012345", "reader-secret-01")
+	editor := tokenFor(t, "editor-key-0123456789abcdef012345", "editor-secret-01")
+	cases := []struct {
+		name, method, token string
+		status              int
+		fault, body         string
+	}{
+		{"reader reads", "GET", reader, 200, "",
+			`{"forecast":"sunny","app":"reader-app","product":"forecasts-read","scope":"read","channel":"api"}`},
+		{"reader cannot write", "POST", reader, 403, "InsufficientScope",
+			`{"fault":{"faultstring":"Required scope(s) : write","detail":{"errorcode":"steps.oauth.v2.InsufficientScope"}}}`},
+		{"editor writes", "POST", editor, 200, "",
+			`{"forecast":"sunny","app":"editor-app","product":"forecasts-full","scope":"read write","channel":"api"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, h, body := do(t, c.method, srv.URL+"/oauth/forecasts/paris", "", "Authorization", "Bearer "+c.token)
+			if status != c.status || h.Get("X-Fault-Name") != c.fault || body != c.body {
+				t.Errorf("%s /forecasts/paris = %d %q %s, want %d %q %s", c.method, status, h.Get("X-Fault-Name"), body, c.status, c.fault, c.body)
+			}
+		})
+	}
+}
+
+// TestOAuthSecretsNotTraced: the policies set client secrets and tokens
+// without recording them, so trace events never hold them. (The trace's
+// request and response summaries are the engine's to mask.)
+func TestOAuthSecretsNotTraced(t *testing.T) {
+	tokenDir, resourceDir := oauthProxies(t)
+	var mu sync.Mutex
+	var traces []*Trace
+	_, srv := startEngine(t, Options{Env: "test", Data: securityData(t), Trace: func(tr *Trace) {
+		mu.Lock()
+		traces = append(traces, tr)
+		mu.Unlock()
+	}}, tokenDir, resourceDir)
+	_, _, body := do(t, "POST", srv.URL+"/oauth/token", "grant_type=client_credentials", "Content-Type", formType, "Authorization", basic("good-key", "good-secret"))
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("token body %s: %v", body, err)
+	}
+	at := m["access_token"].(string)
+	if status, _, b := do(t, "GET", srv.URL+"/weather/forecasts/x", "", "Authorization", "Bearer "+at); status != 200 {
+		t.Fatalf("GET = %d %s", status, b)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(traces) != 2 {
+		t.Fatalf("got %d traces, want 2", len(traces))
+	}
+	for _, tr := range traces {
+		ev, _ := json.Marshal(tr.Events)
+		if !strings.Contains(string(ev), `"good-key"`) {
+			t.Errorf("trace events of %s do not show client_id being set: %s", tr.Request.URI, ev)
+		}
+		for _, secret := range []string{"good-secret", at} {
+			if strings.Contains(string(ev), secret) {
+				t.Errorf("trace events of %s hold a secret %q: %s", tr.Request.URI, secret, ev)
+			}
+		}
+	}
 }

@@ -575,13 +575,16 @@ func (o *OAuthV2) issue(ctx context.Context, x *exchange.Exchange, rec *tokenRec
 // publish sets oauthv2accesstoken.<name>.* and, with GenerateResponse,
 // the response.
 func (o *OAuthV2) publish(x *exchange.Exchange, tok string, rec *tokenRecord) {
-	setTokenVars(x, "oauthv2accesstoken."+o.Name+".", kindAccess, tok, rec, o.now())
+	// Lifetimes count from the issue instant, so a fresh token reads its
+	// full ExpiresIn.
+	issued := time.UnixMilli(rec.IssuedAt)
+	setTokenVars(x, "oauthv2accesstoken."+o.Name+".", kindAccess, tok, rec, issued)
 	setOut(x, "oauthv2accesstoken."+o.Name+".token_type", "BearerToken")
 	if !o.GenerateResponse {
 		return
 	}
 	b := newJSONObject()
-	b.add("refresh_token_expires_in", strconv.FormatInt(secondsLeft(rec.RefreshExpiresAt, o.now())*boolInt(rec.RefreshToken != ""), 10))
+	b.add("refresh_token_expires_in", strconv.FormatInt(secondsLeft(rec.RefreshExpiresAt, issued)*boolInt(rec.RefreshToken != ""), 10))
 	b.add("refresh_token_status", map[bool]string{true: "approved"}[rec.RefreshToken != ""])
 	b.add("api_product_list", "["+strings.Join(rec.Products, ", ")+"]")
 	b.addRaw("api_product_list_json", jsonStrings(rec.Products))
@@ -597,7 +600,7 @@ func (o *OAuthV2) publish(x *exchange.Exchange, tok string, rec *tokenRecord) {
 	}
 	b.add("application_name", rec.AppID)
 	b.add("scope", rec.Scope)
-	b.add("expires_in", strconv.FormatInt(secondsLeft(rec.ExpiresAt, o.now()), 10))
+	b.add("expires_in", strconv.FormatInt(secondsLeft(rec.ExpiresAt, issued), 10))
 	b.add("refresh_count", strconv.Itoa(rec.RefreshCount))
 	b.add("status", rec.Status)
 	for _, a := range rec.Attributes {
