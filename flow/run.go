@@ -47,6 +47,7 @@ func (ex *execution) run() int {
 	if fault != nil {
 		ex.handleFault(fault, where)
 	}
+	policy.Finalize(ex.x, ex.x.Response())
 	status := writeMessage(ex.w, ex.x.Response())
 	ex.x.SetSystem("client.sent.end.timestamp", time.Now().UnixMilli())
 	if ex.pe.postClient != nil {

@@ -13,7 +13,10 @@ import (
 	"github.com/apigo/apigo/policy/template"
 )
 
-func init() { Register("CORS", "cors", buildCORS) }
+func init() {
+	Register("CORS", "cors", buildCORS)
+	RegisterFinalizer(ApplyCORSHeaders)
+}
 
 // CORS is a built <CORS> policy (Apigee X). For a request whose Origin
 // matches AllowOrigins it adds the CORS response headers; it answers an

@@ -233,3 +233,21 @@ func SharedFlowRunnerFrom(ctx context.Context) SharedFlowRunner {
 	r, _ := ctx.Value(engineKey{}).(SharedFlowRunner)
 	return r
 }
+
+// finalizers touch the final response just before the engine writes it.
+var finalizers []func(x *exchange.Exchange, m *exchange.Message)
+
+// RegisterFinalizer adds f to what runs on every response just before it
+// is written, error responses included (CORS adds its headers there). Call
+// it from init.
+func RegisterFinalizer(f func(x *exchange.Exchange, m *exchange.Message)) {
+	finalizers = append(finalizers, f)
+}
+
+// Finalize runs the registered finalizers on the response about to be
+// written.
+func Finalize(x *exchange.Exchange, m *exchange.Message) {
+	for _, f := range finalizers {
+		f(x, m)
+	}
+}
