@@ -76,19 +76,25 @@ func newLRUCache(max int) *lruCache {
 	return &lruCache{max: max, order: list.New(), entries: map[string]*list.Element{}}
 }
 
+// get copies the value outside the lock: an entry's value is never changed
+// in place (set replaces the entry).
 func (c *lruCache) get(key string, now time.Time) ([]byte, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	el, ok := c.entries[key]
 	if !ok {
+		c.mu.Unlock()
 		return nil, false
 	}
 	e := el.Value.(*cacheEntry)
 	if e.expired(now) {
 		c.remove(el)
+		c.mu.Unlock()
 		return nil, false
 	}
-	c.order.MoveToFront(el)
+	if c.order.Front() != el {
+		c.order.MoveToFront(el)
+	}
+	c.mu.Unlock()
 	return slices.Clone(e.value), true
 }
 
