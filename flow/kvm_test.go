@@ -1,0 +1,93 @@
+package flow
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apigo/apigo/bundle"
+	"github.com/apigo/apigo/policy"
+	"github.com/apigo/apigo/store"
+)
+
+// kvmProxy is a proxy without target whose flows run one KVM policy each
+// (by path suffix) and answer with the variable "got":
+// /env/{put,get,del} on map "settings" (environment scope),
+// /proxy/{put,get} on map "own" (apiproxy scope), /org/get on "global"
+// (organization scope). Keys come from ?k=, values from ?v=.
+func kvmProxy(t *testing.T, name, basePath string) string {
+	kvm := func(pol, mapName, scope, op string) string {
+		return `<KeyValueMapOperations name="` + pol + `" mapIdentifier="` + mapName + `"><Scope>` + scope + `</Scope>` + op + `</KeyValueMapOperations>`
+	}
+	key := `<Key><Parameter ref="request.queryparam.k"/></Key>`
+	get := `<Get assignTo="got">` + key + `</Get>`
+	put := `<Put override="true">` + key + `<Value ref="request.queryparam.v"/></Put>`
+	flow := func(suffix, pol string) string {
+		return `<Flow name="` + pol + `"><Condition>proxy.pathsuffix = "` + suffix + `"</Condition><Request><Step><Name>` + pol + `</Name></Step></Request></Flow>`
+	}
+	return writeFiles(t, map[string]string{
+		"apiproxy/" + name + ".xml": `<APIProxy name="` + name + `"/>`,
+		"apiproxy/proxies/default.xml": proxyXML("default", basePath, `<Flows>`+
+			flow("/env/put", "KVM-EnvPut")+flow("/env/get", "KVM-EnvGet")+flow("/env/del", "KVM-EnvDel")+
+			flow("/proxy/put", "KVM-ProxyPut")+flow("/proxy/get", "KVM-ProxyGet")+flow("/org/get", "KVM-OrgGet")+
+			`</Flows><PostFlow><Response><Step><Name>AM-Got</Name></Step></Response></PostFlow><RouteRule name="none"/>`),
+		"apiproxy/policies/KVM-EnvPut.xml":   kvm("KVM-EnvPut", "settings", "environment", put),
+		"apiproxy/policies/KVM-EnvGet.xml":   kvm("KVM-EnvGet", "settings", "environment", get),
+		"apiproxy/policies/KVM-EnvDel.xml":   kvm("KVM-EnvDel", "settings", "environment", `<Delete>`+key+`</Delete>`),
+		"apiproxy/policies/KVM-ProxyPut.xml": kvm("KVM-ProxyPut", "own", "apiproxy", put),
+		"apiproxy/policies/KVM-ProxyGet.xml": kvm("KVM-ProxyGet", "own", "apiproxy", get),
+		"apiproxy/policies/KVM-OrgGet.xml":   kvm("KVM-OrgGet", "global", "organization", get),
+		"apiproxy/policies/AM-Got.xml": `<AssignMessage name="AM-Got"><Set><Payload contentType="text/plain">{got}</Payload></Set>
+			<AssignTo createNew="false" type="response"/></AssignMessage>`,
+	})
+}
+
+func TestKVMAcrossRequestsAndScopes(t *testing.T) {
+	st := store.NewMemory(store.MemoryOptions{})
+	t.Cleanup(func() { st.Close() })
+	data := &bundle.Data{KVMs: []*bundle.KVM{
+		{Name: "settings", Scope: "environment", Environment: "test", Entries: []bundle.KVMEntry{{Name: "greeting", Value: "hello"}}},
+		{Name: "own", Scope: "apiproxy", APIProxy: "alpha", Entries: []bundle.KVMEntry{{Name: "color", Value: "red"}}},
+	}}
+	env := &bundle.Environment{Name: "local", Files: map[string][]byte{"kvms.json": []byte(
+		`[{"name": "global", "scope": "organization", "entries": [{"name": "region", "value": "eu"}]}]`)}}
+	if err := policy.SeedKVMs(context.Background(), st, data, env, "local"); err != nil {
+		t.Fatal(err)
+	}
+	_, srv := startEngine(t, Options{Store: st, Data: data}, kvmProxy(t, "alpha", "/a"), kvmProxy(t, "beta", "/b"))
+	steps := []struct{ name, path, want string }{
+		{"seeded environment entry (maps.json)", "/a/env/get?k=greeting", "hello"},
+		{"seeded organization entry (kvms.json)", "/b/org/get?k=region", "eu"},
+		{"seeded apiproxy entry for its proxy", "/a/proxy/get?k=color", "red"},
+		{"apiproxy entry invisible to another proxy", "/b/proxy/get?k=color", ""},
+		{"missing key", "/a/env/get?k=nope", ""},
+		{"put in one request", "/a/env/put?k=mode&v=fast", ""},
+		{"get in the next", "/a/env/get?k=mode", "fast"},
+		{"environment scope is shared by proxies", "/b/env/get?k=mode", "fast"},
+		{"override", "/b/env/put?k=mode&v=slow", ""},
+		{"overridden value seen by the other proxy", "/a/env/get?k=mode", "slow"},
+		{"put in beta's own map", "/b/proxy/put?k=color&v=blue", ""},
+		{"beta reads its own", "/b/proxy/get?k=color", "blue"},
+		{"alpha keeps its own", "/a/proxy/get?k=color", "red"},
+		{"delete", "/a/env/del?k=mode", ""},
+		{"deleted for everyone", "/b/env/get?k=mode", ""},
+	}
+	for _, s := range steps {
+		if status, _, body := do(t, "GET", srv.URL+s.path, ""); status != 200 || body != s.want {
+			t.Errorf("%s: GET %s = %d %q, want 200 %q", s.name, s.path, status, body, s.want)
+		}
+	}
+}
+
+// TestKVMSharedStoreBetweenEngines: a Put through one engine is read
+// through another sharing the store.
+func TestKVMSharedStoreBetweenEngines(t *testing.T) {
+	st := store.NewMemory(store.MemoryOptions{})
+	t.Cleanup(func() { st.Close() })
+	dir := kvmProxy(t, "alpha", "/a")
+	_, one := startEngine(t, Options{Store: st}, dir)
+	_, two := startEngine(t, Options{Store: st}, dir)
+	do(t, "GET", one.URL+"/a/env/put?k=shared&v=yes", "")
+	if _, _, body := do(t, "GET", two.URL+"/a/env/get?k=shared", ""); body != "yes" {
+		t.Errorf("engine two read %q, want yes written through engine one", body)
+	}
+}
