@@ -26,12 +26,13 @@ return redis.call('HINCRBY', KEYS[1], 'n', ARGV[1])
 // slidingScript: KEYS[1] a sorted set of requests scored by time, each
 // member "delta:nonce" (unique per request); KEYS[2] the running total of
 // the members. ARGV delta, cutoff (now-window), now, member, ttl ms.
-// Members at or before cutoff leave the window and the total.
+// Members at or before cutoff leave the window and the total; a total
+// without its set (one expired first) is recomputed from the set.
 var slidingScript = redis.NewScript(`
 local function delta(m) return tonumber(string.match(m, '^(-?%d+):')) end
 local t = redis.call('GET', KEYS[2])
 local total = 0
-if t then
+if t and redis.call('EXISTS', KEYS[1]) == 1 then
   total = tonumber(t)
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])) do
     total = total - delta(m)

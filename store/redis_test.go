@@ -148,7 +148,7 @@ func TestOpen(t *testing.T) {
 // TestRedisUnavailable checks that a store whose server went away reports
 // ErrUnavailable rather than a wrong answer.
 func TestRedisUnavailable(t *testing.T) {
-	r := &Redis{client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), ns: "apigo:", now: time.Now}
+	r := &Redis{client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1}), ns: "apigo:", now: time.Now}
 	defer r.Close()
 	ctx := context.Background()
 	checks := []struct {
@@ -219,4 +219,42 @@ func BenchmarkRedisCacheGet(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRedisTTLs checks that Redis frees what expires: every key a counter
+// or a cache entry with a TTL writes carries a TTL of about its window.
+func TestRedisTTLs(t *testing.T) {
+	ctx := context.Background()
+	r := openTestRedis(t, nil)
+	now := time.Now()
+	r.Incr(ctx, "q", 1, now.Add(time.Minute))
+	r.SlidingIncr(ctx, "s", 1, time.Minute, now)
+	r.Take(ctx, "g", time.Minute, 5, 1, now)
+	r.Set(ctx, "c", []byte("v"), time.Minute)
+	r.SetNX(ctx, "n", []byte("v"), time.Minute)
+	for _, key := range []string{r.counterKey("q"), r.slidingKey("s"), r.slidingTotalKey("s"), r.gcraKey("g"), r.cacheKey("c"), r.cacheKey("n")} {
+		ttl, err := r.client.PTTL(ctx, key).Result()
+		if err != nil || ttl < 50*time.Second || ttl > 62*time.Second {
+			t.Errorf("PTTL(%s) = %v, %v, want about a minute", key, ttl, err)
+		}
+	}
+}
+
+// TestRedisSlidingRecovers checks that a rolling window whose running total
+// was lost is recomputed from its requests.
+func TestRedisSlidingRecovers(t *testing.T) {
+	ctx := context.Background()
+	r := openTestRedis(t, nil)
+	now := time.Now()
+	for i := range 3 {
+		r.SlidingIncr(ctx, "s", int64(i+1), time.Minute, now)
+	}
+	r.client.Del(ctx, r.slidingTotalKey("s"))
+	if got, err := r.SlidingIncr(ctx, "s", 1, time.Minute, now); err != nil || got != 7 {
+		t.Errorf("SlidingIncr after losing the total = %d, %v, want 7", got, err)
+	}
+	r.client.Del(ctx, r.slidingKey("s"))
+	if got, err := r.SlidingIncr(ctx, "s", 1, time.Minute, now); err != nil || got != 1 {
+		t.Errorf("SlidingIncr after losing the requests = %d, %v, want 1", got, err)
+	}
 }
