@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -398,6 +400,54 @@ func TestQuotaTestdataBuilds(t *testing.T) {
 func BenchmarkQuotaMemory(b *testing.B) {
 	bc := &BuildContext{Store: store.NewMemory(store.MemoryOptions{}), Options: &Options{}, Problems: &bundle.Problems{}, Bundle: &bundle.Bundle{Name: "p"}}
 	pol := mustBuild(b, `<Quota name="Q"><Allow count="1000000000"/><Interval>1</Interval><TimeUnit>hour</TimeUnit><Identifier ref="who"/></Quota>`, bc)
+	rlBench(b, pol)
+}
+
+// rlRedis opens the Redis store APIGO_TEST_REDIS names, with a prefix of
+// its own so runs never see each other's counters; it skips without one.
+func rlRedis(tb testing.TB, now func() time.Time) store.Store {
+	url := os.Getenv("APIGO_TEST_REDIS")
+	if url == "" {
+		tb.Skip("no Redis: set APIGO_TEST_REDIS=redis://127.0.0.1:6379/0")
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	st, err := store.Open(url+sep+"prefix=quota-test-"+strconv.FormatInt(time.Now().UnixNano(), 36), now)
+	if err != nil {
+		tb.Fatalf("store.Open: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestQuotaRedis runs the exactness and rollover checks against Redis.
+func TestQuotaRedis(t *testing.T) {
+	for _, typ := range []string{"", "rollingwindow", "flexi"} {
+		t.Run("type="+typ, func(t *testing.T) {
+			clk := newRLClock("2024-05-01T10:00:00Z")
+			pol := mustBuild(t, `<Quota name="Q" type="`+typ+`"><Allow count="10"/><Interval>1</Interval><TimeUnit>minute</TimeUnit></Quota>`, rlBC(clk, rlRedis(t, clk.Now)))
+			if got := rlAdmitConcurrently(pol, 50); got != 10 {
+				t.Errorf("admitted %d of 50, want 10", got)
+			}
+			clk.Set(rlTime("2024-05-01T10:01:00Z"))
+			if got := rlAdmitConcurrently(pol, 20); got != 10 {
+				t.Errorf("next window: admitted %d of 20, want 10", got)
+			}
+		})
+	}
+}
+
+func BenchmarkQuotaRedis(b *testing.B) {
+	bc := &BuildContext{Store: rlRedis(b, nil), Options: &Options{}, Problems: &bundle.Problems{}, Bundle: &bundle.Bundle{Name: "p"}}
+	pol := mustBuild(b, `<Quota name="Q"><Allow count="1000000000"/><Interval>1</Interval><TimeUnit>hour</TimeUnit><Identifier ref="who"/></Quota>`, bc)
+	rlBench(b, pol)
+}
+
+func BenchmarkSpikeArrestMemory(b *testing.B) {
+	bc := &BuildContext{Store: store.NewMemory(store.MemoryOptions{}), Options: &Options{}, Problems: &bundle.Problems{}, Bundle: &bundle.Bundle{Name: "p"}}
+	pol := mustBuild(b, `<SpikeArrest name="SA"><Rate>1000000000ps</Rate><UseEffectiveCount>true</UseEffectiveCount></SpikeArrest>`, bc)
 	rlBench(b, pol)
 }
 
