@@ -21,7 +21,10 @@ func init() {
 }
 
 // joseSigner are a generating policy's SecretKey and PrivateKey.
-type joseSigner struct{ secret, private joseKey }
+type joseSigner struct {
+	secret, private joseKey
+	keys            jose.KeyCache
+}
 
 // sign resolves the key and signs payload. Key problems fault with 500.
 func (s *joseSigner) sign(x *exchange.Exchange, prefix, name string, a jose.Algorithm, payload []byte,
@@ -40,7 +43,7 @@ func (s *joseSigner) sign(x *exchange.Exchange, prefix, name string, a jose.Algo
 		key, err = jose.DecodeSecret(text, spec.encoding)
 	} else {
 		pw, _ := spec.password.text(x)
-		key, err = jose.ParsePrivateKey(text, pw)
+		key, err = s.keys.PrivateKey(text, pw)
 	}
 	if err != nil {
 		return "", joseFault(prefix, name, "KeyParsingFailed", "Failed to parse key: policy("+name+")", 500, err)
@@ -62,6 +65,17 @@ func (s *joseSigner) sign(x *exchange.Exchange, prefix, name string, a jose.Algo
 	return token, nil
 }
 
+// checkLiteral parses a key written in the policy itself (no ref) at
+// build time, so a broken one is a positioned load error.
+func (b *joseBuild) checkLiteral(v joseValue, what string, parse func(string) error) {
+	if !v.set || v.ref != "" || v.lit == "" {
+		return
+	}
+	if err := parse(v.lit); err != nil {
+		b.bc.Problems.Errorf(b.p.Doc.Pos(b.p.Element), "<%s>: %v", what, err)
+	}
+}
+
 // joseVerifier checks a token's algorithm, critical headers and signature:
 // what VerifyJWT and VerifyJWS share.
 type joseVerifier struct {
@@ -73,6 +87,7 @@ type joseVerifier struct {
 	known            joseValue
 	ignoreCrit       bool
 	ignoreUnresolved bool
+	keys             jose.KeyCache
 }
 
 func (b *joseBuild) verifierChild(v *joseVerifier, el *etree.Element) bool {
@@ -110,6 +125,9 @@ func (b *joseBuild) finishVerifier(v *joseVerifier) {
 	if v.public.present && !v.public.value.set && !v.public.cert.set && !v.public.jwks.set {
 		b.errorf(b.p.Element, "<PublicKey> needs <Value>, <Certificate> or <JWKS>")
 	}
+	b.checkLiteral(v.public.value, "PublicKey/Value", func(s string) error { _, err := jose.ParsePublicKey(s); return err })
+	b.checkLiteral(v.public.cert, "PublicKey/Certificate", func(s string) error { _, err := jose.ParseCertificate(s); return err })
+	b.checkLiteral(v.public.jwks, "PublicKey/JWKS", func(s string) error { _, err := jose.ParseJWKS([]byte(s)); return err })
 	opts := b.bc.Options
 	v.fetcher = &jose.Fetcher{Now: b.bc.Now}
 	if opts != nil {
@@ -200,9 +218,9 @@ func (v *joseVerifier) key(ctx context.Context, x *exchange.Exchange, t *jose.To
 	p := v.public
 	switch {
 	case p.value.set || p.cert.set:
-		spec, parse := p.value, jose.ParsePublicKey
+		spec, parse := p.value, v.keys.PublicKey
 		if !p.value.set {
-			spec, parse = p.cert, jose.ParseCertificate
+			spec, parse = p.cert, v.keys.Certificate
 		}
 		text, ok := spec.text(x)
 		if !ok {
@@ -230,7 +248,7 @@ func (v *joseVerifier) jwksKey(ctx context.Context, x *exchange.Exchange, t *jos
 		if !ok {
 			return nil, joseUnresolved401(v, v.public.jwks.ref)
 		}
-		set, err = jose.ParseJWKS([]byte(text))
+		set, err = v.keys.JWKS(text)
 	}
 	if err != nil {
 		return nil, v.fault("KeyParsingFailed", "Failed to parse key", err)

@@ -111,10 +111,11 @@ func (b *joseBuild) key(el *etree.Element, allowed ...string) joseKey {
 		case "JWKS":
 			k.jwks = b.value(ch)
 			k.jwksURI = strings.TrimSpace(ch.SelectAttrValue("uri", ""))
-			if r := ch.SelectAttrValue("uriRef", ""); r != "" {
-				k.jwks.ref, k.jwksURI = "", ""
-				k.jwks.lit = ""
-				k.jwksURI = "{" + strings.TrimSpace(r) + "}"
+			if r := strings.TrimSpace(ch.SelectAttrValue("uriRef", "")); r != "" {
+				k.jwksURI = "{" + r + "}" // the URI is that variable's value
+			}
+			if k.jwksURI != "" {
+				k.jwks = joseValue{set: true}
 			}
 		}
 	}

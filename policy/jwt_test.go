@@ -127,7 +127,7 @@ func jwtBC(c *jwtClock) *BuildContext {
 }
 
 // generate runs a GenerateJWT with the algorithm's key in private.key.
-func genJWT(t *testing.T, c *jwtClock, alg, extra string) string {
+func genJWT(t testing.TB, c *jwtClock, alg, extra string) string {
 	t.Helper()
 	key := `<PrivateKey><Value ref="private.key"/><Id>` + jwtKeyFor(t, alg).jwk.KeyID + `</Id></PrivateKey>`
 	if strings.HasPrefix(alg, "HS") {
@@ -250,14 +250,14 @@ func TestVerifyJWTFaults(t *testing.T) {
 		{"missing token", rsaPub, "", 0, "FailedToResolveVariable", 401},
 		{"not a JWT", rsaPub, "abc.def", 0, "FailedToDecode", 401},
 		{"algorithm mismatch", `<Algorithm>RS256</Algorithm><PublicKey><Value ref="pub"/></PublicKey>`, hs, 0, "AlgorithmMismatch", 401},
-		{"unparsable key", `<Algorithm>RS256</Algorithm><PublicKey><Value>nope</Value></PublicKey>`, rs, 0, "KeyParsingFailed", 401},
+		{"unparsable key", `<Algorithm>RS256</Algorithm><PublicKey><Value ref="badpub"/></PublicKey>`, rs, 0, "KeyParsingFailed", 401},
 		{"no matching kid", `<Algorithm>RS256</Algorithm><PublicKey><JWKS ref="otherjwks"/></PublicKey>`, rs, 0, "NoMatchingPublicKey", 401},
 		{"short secret", `<Algorithm>HS256</Algorithm><SecretKey><Value>short</Value></SecretKey>`, hs, 0, "InsufficientKeyLength", 401},
 		{"unhandled crit", hsKey, crit, 0, "UnhandledCriticalHeader", 401},
 		{"known crit", hsKey + `<KnownHeaders>env</KnownHeaders>`, crit, 0, "", 0},
 		{"ignored crit", hsKey + `<IgnoreCriticalHeaders>true</IgnoreCriticalHeaders>`, crit, 0, "", 0},
 	}
-	vars := map[string]any{"pub": jwtKeyFor(t, "RS256").public, "private.secret": jwtHSSecret,
+	vars := map[string]any{"pub": jwtKeyFor(t, "RS256").public, "badpub": "nope", "private.secret": jwtHSSecret,
 		"otherjwks": testJWKS(t, jwtTestKeys(t)["P-256"])}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -347,6 +347,9 @@ func TestJWTBuildProblems(t *testing.T) {
 		{"RS without public key", `<VerifyJWT name="v"><Algorithm>RS256</Algorithm></VerifyJWT>`, "needs <PublicKey>"},
 		{"mixed families", `<VerifyJWT name="v"><Algorithm>RS256,HS256</Algorithm></VerifyJWT>`, "different kinds of key"},
 		{"bad ExpiresIn", `<GenerateJWT name="g"><Algorithm>HS256</Algorithm><SecretKey><Value ref="k"/></SecretKey><ExpiresIn>soon</ExpiresIn></GenerateJWT>`, "not a time span"},
+		{"broken literal key", `<VerifyJWT name="v"><Algorithm>ES256</Algorithm><PublicKey><Value>-----BEGIN PUBLIC KEY-----
+AAAA
+-----END PUBLIC KEY-----</Value></PublicKey></VerifyJWT>`, "PublicKey/Value"},
 		{"JWE", `<VerifyJWT name="v"><Algorithms><Key>RSA-OAEP</Key></Algorithms></VerifyJWT>`, "JWE"},
 	}
 	for _, tc := range tests {
@@ -394,4 +397,31 @@ func wantJOSEFault(t *testing.T, err error, code, faultString string, status int
 		t.Errorf("fault = {%s %q %d %q}, want {%s %q %d policy}", f.Code, f.FaultString, f.HTTPStatus(), f.Source, code, faultString, status)
 	}
 	return f
+}
+
+func BenchmarkVerifyJWT(b *testing.B) {
+	for _, alg := range []string{"HS256", "RS256", "ES256"} {
+		b.Run(alg, func(b *testing.B) {
+			c := newJWTClock(jwtT0)
+			tok := genJWT(b, c, alg, "")
+			keyEl := `<PublicKey><Value ref="pub"/></PublicKey>`
+			if alg[0] == 'H' {
+				keyEl = `<SecretKey><Value ref="private.secret"/></SecretKey>`
+			}
+			pol := mustBuild(b, `<VerifyJWT name="v"><Algorithm>`+alg+`</Algorithm>`+keyEl+`<Issuer>urn://apigo</Issuer><Audience>api</Audience></VerifyJWT>`, jwtBC(c))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					x := exchange.New()
+					x.Set("pub", jwtKeyFor(b, alg).public)
+					x.Set("private.secret", jwtHSSecret)
+					x.Request().Header.Set("Authorization", "Bearer "+tok)
+					if err := execute(b, pol, x); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
