@@ -324,10 +324,18 @@ func BenchmarkResponseCacheHit(b *testing.B) {
 // redisOpener returns a function opening the Redis store named by
 // APIGO_TEST_REDIS, nil when unset.
 func redisOpener() func(t testing.TB) store.Store {
-	if os.Getenv("APIGO_TEST_REDIS") == "" {
+	url := os.Getenv("APIGO_TEST_REDIS")
+	if url == "" {
 		return nil
 	}
-	return nil
+	return func(t testing.TB) store.Store {
+		st, err := store.Open(url, nil)
+		if err != nil {
+			t.Fatalf("APIGO_TEST_REDIS=%s: %v", url, err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
 }
 
 func netListenUDP() (net.PacketConn, error) { return net.ListenPacket("udp", "127.0.0.1:0") }

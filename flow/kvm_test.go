@@ -2,7 +2,9 @@ package flow
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/apigo/apigo/bundle"
 	"github.com/apigo/apigo/policy"
@@ -81,13 +83,25 @@ func TestKVMAcrossRequestsAndScopes(t *testing.T) {
 // TestKVMSharedStoreBetweenEngines: a Put through one engine is read
 // through another sharing the store.
 func TestKVMSharedStoreBetweenEngines(t *testing.T) {
-	st := store.NewMemory(store.MemoryOptions{})
-	t.Cleanup(func() { st.Close() })
-	dir := kvmProxy(t, "alpha", "/a")
-	_, one := startEngine(t, Options{Store: st}, dir)
-	_, two := startEngine(t, Options{Store: st}, dir)
-	do(t, "GET", one.URL+"/a/env/put?k=shared&v=yes", "")
-	if _, _, body := do(t, "GET", two.URL+"/a/env/get?k=shared", ""); body != "yes" {
-		t.Errorf("engine two read %q, want yes written through engine one", body)
+	stores := map[string]func(t testing.TB) store.Store{
+		"memory": func(testing.TB) store.Store { return store.NewMemory(store.MemoryOptions{}) },
+	}
+	if open := redisOpener(); open != nil {
+		stores["redis"] = open
+	} else {
+		t.Log("Redis variant skipped: set APIGO_TEST_REDIS=redis://host:port/db to run it")
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			dir := kvmProxy(t, "alpha", "/a")
+			_, one := startEngine(t, Options{Store: st}, dir)
+			_, two := startEngine(t, Options{Store: st}, dir)
+			v := fmt.Sprint(time.Now().UnixNano()) // a value no earlier run left in Redis
+			do(t, "GET", one.URL+"/a/env/put?k=shared&v="+v, "")
+			if _, _, body := do(t, "GET", two.URL+"/a/env/get?k=shared", ""); body != v {
+				t.Errorf("engine two read %q, want %s written through engine one", body, v)
+			}
+		})
 	}
 }
