@@ -47,6 +47,7 @@ func conformance(t *testing.T, o opener) {
 	}{
 		{"FixedWindow", testFixedWindow},
 		{"SlidingWindow", testSlidingWindow},
+		{"Refund", testRefund},
 		{"GCRA", testGCRA},
 		{"CacheTTL", testCacheTTL},
 		{"SetNX", testSetNX},
@@ -128,6 +129,32 @@ func testSlidingWindow(t *testing.T, o opener) {
 		got, err := s.SlidingIncr(ctx, "rolling", st.delta, window, t0.Add(st.at))
 		if err != nil || got != st.want {
 			t.Fatalf("step %d: SlidingIncr(rolling, %d, t0+%v) = %d, %v, want %d", i, st.delta, st.at, got, err, st.want)
+		}
+	}
+}
+
+// testRefund checks negative deltas, which Quota uses to give back a
+// request it counted and then rejected (at the same instant, so that the
+// refund leaves a rolling window with the request).
+func testRefund(t *testing.T, o opener) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	s := o.open(t, clock.Now)
+	now := clock.Now()
+	end := now.Add(time.Minute)
+	fixed := []struct{ delta, want int64 }{{3, 3}, {-2, 1}, {5, 6}, {-6, 0}}
+	for i, st := range fixed {
+		if got, err := s.Incr(ctx, "q", st.delta, end); err != nil || got != st.want {
+			t.Fatalf("step %d: Incr(q, %d) = %d, %v, want %d", i, st.delta, got, err, st.want)
+		}
+	}
+	sliding := []struct {
+		at          time.Duration
+		delta, want int64
+	}{{0, 3, 3}, {0, -3, 0}, {time.Second, 2, 2}, {time.Second, -1, 1}, {60 * time.Second, 0, 1}, {61 * time.Second, 0, 0}}
+	for i, st := range sliding {
+		if got, err := s.SlidingIncr(ctx, "s", st.delta, time.Minute, now.Add(st.at)); err != nil || got != st.want {
+			t.Fatalf("step %d: SlidingIncr(s, %d, now+%v) = %d, %v, want %d", i, st.delta, st.at, got, err, st.want)
 		}
 	}
 }
