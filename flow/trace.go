@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func newTracer(pe *proxyEndpoint, r *http.Request) *tracer {
 	now := time.Now()
 	return &tracer{start: now, t: &Trace{
 		Proxy: pe.proxy.name, Revision: pe.proxy.revision, Endpoint: pe.name, Start: now,
-		Request: TraceMessage{Verb: r.Method, URI: r.URL.RequestURI(), Headers: r.Header.Clone()},
+		Request: TraceMessage{Verb: r.Method, URI: r.URL.RequestURI(), Headers: maskHeaders(r.Header)},
 	}}
 }
 
@@ -158,9 +159,9 @@ func (tr *tracer) finish(x *exchange.Exchange) *Trace {
 	t.DurationUS = time.Since(tr.start).Microseconds()
 	t.MessageID, _ = x.GetString("messageid")
 	if m := x.Response(); m != nil {
-		t.Response = TraceMessage{Status: m.Status, Headers: m.Header.Clone()}
+		t.Response = TraceMessage{Status: m.Status, Headers: maskHeaders(m.Header)}
 		if m.Stream == nil {
-			t.Response.Body = truncate(string(m.Body))
+			t.Response.Body = truncate(maskBody(string(m.Body)))
 		}
 	}
 	return t
@@ -201,4 +202,36 @@ func (e *Engine) Elements() []Element {
 	out := append([]Element(nil), e.elements...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// secretHeaders are masked in traces: they carry API keys, tokens and
+// client secrets.
+var secretHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true,
+	"Set-Cookie": true, "X-Api-Key": true, "Apikey": true}
+
+const masked = "********"
+
+func maskHeaders(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		if secretHeaders[k] {
+			out[k] = []string{masked}
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// secretJSON and secretForm match JSON members and form fields that hold
+// secrets (token endpoint answers, password grants).
+var (
+	secretJSON = regexp.MustCompile(`("(?:access_token|refresh_token|id_token|client_secret|password|code)"\s*:\s*)"[^"]*"`)
+	secretForm = regexp.MustCompile(`\b((?:access_token|refresh_token|client_secret|password)=)[^&\s]*`)
+)
+
+// maskBody hides secrets a traced body may carry.
+func maskBody(s string) string {
+	s = secretJSON.ReplaceAllString(s, `${1}"`+masked+`"`)
+	return secretForm.ReplaceAllString(s, "${1}"+masked)
 }

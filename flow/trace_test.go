@@ -94,3 +94,20 @@ func TestOptionsVariables(t *testing.T) {
 		t.Errorf("fixed variables not set: %v", hdr)
 	}
 }
+
+func TestTraceMasksSecrets(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"access_token":"abc","token_type":"Bearer","refresh_token" : "r1"}`, `{"access_token":"********","token_type":"Bearer","refresh_token" : "********"}`},
+		{`grant_type=password&password=hunter2&username=u`, `grant_type=password&password=********&username=u`},
+		{`{"greeting":"hi"}`, `{"greeting":"hi"}`},
+	}
+	for _, c := range cases {
+		if got := maskBody(c.in); got != c.want {
+			t.Errorf("maskBody(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	h := maskHeaders(map[string][]string{"Authorization": {"Bearer t"}, "Accept": {"x"}})
+	if h["Authorization"][0] != "********" || h["Accept"][0] != "x" {
+		t.Errorf("maskHeaders = %v", h)
+	}
+}

@@ -22,8 +22,10 @@ type fixture struct {
 // Bundle errors make a *FileError pointing into the bundle.
 func (r *Runner) setup(f *File) (*fixture, error) {
 	set, ps := bundle.Load(f.Serve, bundle.Options{Env: f.Env})
+	var data *bundle.Data
 	if len(f.Data) > 0 {
-		_, dps := bundle.LoadData(f.Data)
+		var dps *bundle.Problems
+		data, dps = bundle.LoadData(f.Data)
 		ps.Add(dps.List...)
 	}
 	if err := checkMockServers(f, set.Env); err != nil {
@@ -34,7 +36,7 @@ func (r *Runner) setup(f *File) (*fixture, error) {
 		network = http.DefaultTransport
 	}
 	mt := newMockTransport(f, serverIndex(addresses(set.Env)), network)
-	opts := flow.Options{Org: f.Org, Env: f.Env, Transport: mt, Variables: map[string]any{}}
+	opts := flow.Options{Org: f.Org, Env: f.Env, Transport: mt, Variables: map[string]any{}, Data: data}
 	for _, v := range f.Variables {
 		opts.Variables[v.Name] = v.Value
 	}
