@@ -293,11 +293,19 @@ func (q *Quota) refund(ctx context.Context, key string, end time.Time, r quotaRu
 func (q *Quota) setVariables(x *exchange.Exchange, r quotaRun, counter, over int64, end time.Time) {
 	p := "ratelimit." + q.Name + "."
 	set := func(name string, v any) { _ = x.Set(p+name, v) }
-	set("allowed.count", r.allow)
-	set("used.count", counter)
-	set("available.count", max(r.allow-counter, 0))
-	set("exceed.count", over)
-	set("total.exceed.count", over)
+	counts := [...]struct {
+		name string
+		v    int64
+	}{
+		{"allowed.count", r.allow}, {"used.count", counter}, {"available.count", max(r.allow-counter, 0)},
+		{"exceed.count", over}, {"total.exceed.count", over},
+	}
+	for _, c := range counts {
+		set(c.name, c.v)
+		if q.ClassRef != "" {
+			set("class."+c.name, c.v) // the class's own counter
+		}
+	}
 	ident := r.identifier
 	if ident == "" {
 		ident = "_default"

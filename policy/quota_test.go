@@ -242,7 +242,8 @@ func TestQuotaVariablesAndFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantVars(x, "allowed.count", "2", "used.count", "1", "available.count", "1", "exceed.count", "0",
-		"total.exceed.count", "0", "expiry.time", expiry, "identifier", "app-7", "class", "gold")
+		"total.exceed.count", "0", "expiry.time", expiry, "identifier", "app-7", "class", "gold",
+		"class.allowed.count", "2", "class.used.count", "1", "class.available.count", "1", "class.exceed.count", "0")
 	_ = execute(t, pol, rlExchange(vars))
 	x = rlExchange(vars)
 	f := rlFaultOf(t, execute(t, pol, x))
@@ -250,7 +251,8 @@ func TestQuotaVariablesAndFault(t *testing.T) {
 	want(t, "Status", f.HTTPStatus(), 429)
 	want(t, "FaultString", f.FaultString, "Rate limit quota violation. Quota limit  exceeded. Identifier : app-7")
 	want(t, "Policy", f.Policy, "Q-1")
-	wantVars(x, "used.count", "2", "available.count", "0", "exceed.count", "1", "total.exceed.count", "1")
+	wantVars(x, "used.count", "2", "available.count", "0", "exceed.count", "1", "total.exceed.count", "1",
+		"class.used.count", "2", "class.exceed.count", "1", "class.total.exceed.count", "1")
 
 	anon := mustBuild(t, `<Quota name="Q-2"><Allow count="0"/><Interval>1</Interval><TimeUnit>minute</TimeUnit><Identifier ref="nobody"/></Quota>`, rlBC(clk, nil))
 	x = rlExchange(nil)

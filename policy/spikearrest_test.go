@@ -1,8 +1,13 @@
 package policy
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/beevik/etree"
 )
 
 func TestSpikeArrestSmoothing(t *testing.T) {
@@ -171,4 +176,47 @@ func TestParseSpikeRate(t *testing.T) {
 			t.Errorf("ParseSpikeRate(%q) = %v, %v, want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// TestRateLimitCorpusBuilds builds every Quota and SpikeArrest policy of
+// the shared corpus: none may fail to build.
+func TestRateLimitCorpusBuilds(t *testing.T) {
+	root := filepath.Join("..", "..", "shared", "corpus")
+	if _, err := os.Stat(root); err != nil {
+		t.Skip("no corpus at " + root)
+	}
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".xml") || !strings.Contains(filepath.ToSlash(path), "/policies/") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		src := string(b)
+		if !strings.Contains(src, "<Quota") && !strings.Contains(src, "<SpikeArrest") {
+			return nil
+		}
+		doc := etree.NewDocument()
+		if doc.ReadFromString(src) != nil || (doc.Root().Tag != "Quota" && doc.Root().Tag != "SpikeArrest") {
+			return nil
+		}
+		n++
+		pol, probs := buildXML(t, src, rlBC(newRLClock("2024-01-01T00:00:00Z"), nil))
+		if len(probs.List) > 0 {
+			t.Logf("%s:\n%s", path, probs.String())
+		}
+		if pol == nil || probs.HasErrors() {
+			t.Errorf("%s: build failed:\n%s", path, probs.String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Error("found no Quota or SpikeArrest policy in the corpus")
+	}
+	t.Logf("built %d corpus policies", n)
 }
