@@ -66,8 +66,11 @@ type OperationQuota struct {
 // Developer is one entry of developers.json.
 type Developer struct {
 	Email, UserName, FirstName, LastName string
-	Attributes                           []Attribute
-	Pos                                  Pos
+	// Status is "active" when absent (the emulator's format has none);
+	// "inactive" makes VerifyAPIKey refuse the developer's keys.
+	Status     string
+	Attributes []Attribute
+	Pos        Pos
 }
 
 // DeveloperApp is one entry of developerapps.json. Credentials are
@@ -211,6 +214,7 @@ func readDevelopers(j *jsonFile, data *Data) {
 			UserName   flexString     `json:"userName"`
 			FirstName  flexString     `json:"firstName"`
 			LastName   flexString     `json:"lastName"`
+			Status     flexString     `json:"status"`
 			Attributes attributesJSON `json:"attributes"`
 		}
 		if !j.decode(raw, off, "developer", &d) {
@@ -220,8 +224,12 @@ func readDevelopers(j *jsonFile, data *Data) {
 			j.ps.Errorf(j.pos(off), "developer has no email")
 			return
 		}
+		status := strings.ToLower(string(d.Status))
+		if status == "" {
+			status = "active"
+		}
 		data.Developers = append(data.Developers, &Developer{Email: string(d.Email), UserName: string(d.UserName),
-			FirstName: string(d.FirstName), LastName: string(d.LastName), Attributes: d.Attributes.model(), Pos: j.pos(off)})
+			FirstName: string(d.FirstName), LastName: string(d.LastName), Status: status, Attributes: d.Attributes.model(), Pos: j.pos(off)})
 	})
 }
 

@@ -109,7 +109,7 @@ func New(d *bundle.Data) *Registry {
 	}
 	for _, dv := range d.Developers {
 		r.developers[strings.ToLower(dv.Email)] = &Developer{ID: newUUID(), Email: dv.Email, UserName: dv.UserName,
-			FirstName: dv.FirstName, LastName: dv.LastName, Status: "active", Attributes: dv.Attributes}
+			FirstName: dv.FirstName, LastName: dv.LastName, Status: firstNonEmpty(dv.Status, "active"), Attributes: dv.Attributes}
 	}
 	for _, a := range d.Apps {
 		r.addApp(a)
@@ -267,4 +267,11 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
