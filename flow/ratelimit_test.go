@@ -171,3 +171,80 @@ func rlNonce() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// quotaOptionsBundle has one flow per Quota option, each with its own
+// policy; AM-Out copies the variables of the policy named by the path.
+func quotaOptionsBundle() map[string]string {
+	flows, files := "", map[string]string{}
+	add := func(name, policyXML string) {
+		flows += `<Flow name="` + name + `"><Condition>proxy.pathsuffix = "/` + name + `"</Condition><Request><Step><Name>` + name + `</Name></Step></Request></Flow>`
+		files["apiproxy/policies/"+name+".xml"] = policyXML
+	}
+	const hour = `<Interval>1</Interval><TimeUnit>hour</TimeUnit>`
+	add("class", `<Quota name="class"><Allow count="1"><Class ref="request.header.tier"><Allow class="gold" count="2"/></Class></Allow>`+hour+`</Quota>`)
+	add("weight", `<Quota name="weight"><Allow count="3"/>`+hour+`<MessageWeight ref="request.header.weight"/></Quota>`)
+	add("countref", `<Quota name="countref"><Allow count="1" countRef="request.header.limit"/>`+hour+`</Quota>`)
+	add("refs", `<Quota name="refs" type="rollingwindow"><Allow count="1"/><Interval ref="request.header.iv">1</Interval><TimeUnit ref="request.header.tu">hour</TimeUnit></Quota>`)
+	add("calendar", `<Quota name="calendar" type="calendar"><Allow count="1"/><Interval>1</Interval><TimeUnit>day</TimeUnit><StartTime>2024-1-1 12:00:00</StartTime></Quota>`)
+	add("flexi", `<Quota name="flexi" type="flexi"><Allow count="1"/><Interval>1</Interval><TimeUnit>minute</TimeUnit></Quota>`)
+	add("rolling", `<Quota name="rolling" type="rollingwindow"><Allow count="2"/><Interval>1</Interval><TimeUnit>minute</TimeUnit></Quota>`)
+	flows += `<Flow name="product"><Condition>proxy.pathsuffix = "/product"</Condition><Request><Step><Name>AM-Product</Name></Step><Step><Name>product</Name></Step></Request></Flow>`
+	files["apiproxy/policies/AM-Product.xml"] = `<AssignMessage name="AM-Product">
+		<AssignVariable><Name>verifyapikey.VA.apiproduct.developer.quota.limit</Name><Value>2</Value></AssignVariable>
+		<AssignVariable><Name>verifyapikey.VA.apiproduct.developer.quota.interval</Name><Value>1</Value></AssignVariable>
+		<AssignVariable><Name>verifyapikey.VA.apiproduct.developer.quota.timeunit</Name><Value>minute</Value></AssignVariable></AssignMessage>`
+	files["apiproxy/policies/product.xml"] = `<Quota name="product"><UseQuotaConfigInAPIProduct stepName="VA"><DefaultConfig><Allow>9</Allow><Interval>1</Interval><TimeUnit>hour</TimeUnit></DefaultConfig></UseQuotaConfigInAPIProduct></Quota>`
+	// shared: EnforceOnly before the target, CountOnly on success only.
+	flows += `<Flow name="shared"><Condition>proxy.pathsuffix = "/shared"</Condition><Request><Step><Name>enforce</Name></Step></Request>
+		<Response><Step><Name>count</Name><Condition>request.header.fail != "yes"</Condition></Step></Response></Flow>`
+	files["apiproxy/policies/enforce.xml"] = `<Quota name="enforce"><Allow count="2"/>` + hour + `<EnforceOnly>true</EnforceOnly><SharedName>ok-calls</SharedName></Quota>`
+	files["apiproxy/policies/count.xml"] = `<Quota name="count"><Allow count="2"/>` + hour + `<CountOnly>true</CountOnly><SharedName>ok-calls</SharedName></Quota>`
+	files["apiproxy/proxies/default.xml"] = proxyXML("default", "/opt", `<Flows>`+flows+`</Flows><RouteRule name="none"/>`)
+	return files
+}
+
+func TestQuotaOptionsOverHTTP(t *testing.T) {
+	type req struct {
+		path    string
+		advance time.Duration
+		hdr     []string
+		status  int
+	}
+	tests := []struct {
+		name string
+		reqs []req
+	}{
+		{"class", []req{{"/class", 0, []string{"tier", "gold"}, 200}, {"/class", 0, []string{"tier", "gold"}, 200},
+			{"/class", 0, []string{"tier", "gold"}, 429}, {"/class", 0, nil, 200}, {"/class", 0, nil, 429}}},
+		{"weight", []req{{"/weight", 0, []string{"weight", "2"}, 200}, {"/weight", 0, []string{"weight", "2"}, 429},
+			{"/weight", 0, nil, 200}, {"/weight", 0, []string{"weight", "1.5"}, 500}}},
+		{"countRef", []req{{"/countref", 0, []string{"limit", "2"}, 200}, {"/countref", 0, []string{"limit", "2"}, 200},
+			{"/countref", 0, []string{"limit", "2"}, 429}, {"/countref", 0, []string{"limit", "3"}, 200}}},
+		{"interval and time unit refs", []req{{"/refs", 0, []string{"iv", "10", "tu", "second"}, 200},
+			{"/refs", 9 * time.Second, []string{"iv", "10", "tu", "second"}, 429}, {"/refs", time.Second, []string{"iv", "10", "tu", "second"}, 200},
+			{"/refs", 0, []string{"tu", "fortnight"}, 429}}},
+		{"calendar", []req{{"/calendar", 0, nil, 200}, {"/calendar", 89 * time.Minute, nil, 429}, {"/calendar", time.Minute, nil, 200}}},
+		{"flexi", []req{{"/flexi", 0, nil, 200}, {"/flexi", 59 * time.Second, nil, 429}, {"/flexi", time.Second, nil, 200}}},
+		{"rollingwindow", []req{{"/rolling", 0, nil, 200}, {"/rolling", 30 * time.Second, nil, 200}, {"/rolling", 29 * time.Second, nil, 429},
+			{"/rolling", time.Second, nil, 200}, {"/rolling", 0, nil, 429}}},
+		{"UseQuotaConfigInAPIProduct", []req{{"/product", 0, nil, 200}, {"/product", 0, nil, 200}, {"/product", 0, nil, 429}, {"/product", time.Minute, nil, 200}}},
+		{"SharedName with EnforceOnly and CountOnly", []req{{"/shared", 0, []string{"fail", "yes"}, 200}, {"/shared", 0, nil, 200},
+			{"/shared", 0, nil, 200}, {"/shared", 0, nil, 429}, {"/shared", 0, []string{"fail", "yes"}, 429}}},
+	}
+	dir := writeFiles(t, quotaOptionsBundle())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// 10:30 UTC: the calendar days run from 12:00, so 89 minutes
+			// later is still the same window and 90 the next.
+			clk := newRLClock(time.Date(2024, 5, 1, 10, 30, 0, 0, time.UTC))
+			st := store.NewMemory(store.MemoryOptions{Now: clk.Now})
+			_, srv := startEngine(t, Options{Store: st, Policy: policy.Options{Now: clk.Now}}, dir)
+			for i, r := range tt.reqs {
+				clk.Add(r.advance)
+				if status, _, body := do(t, "GET", srv.URL+"/opt"+r.path, "", r.hdr...); status != r.status {
+					t.Errorf("request %d (%s %v): status %d %s, want %d", i, r.path, r.hdr, status, body, r.status)
+				}
+			}
+		})
+	}
+}
