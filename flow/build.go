@@ -5,6 +5,7 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -184,6 +185,9 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 	if e.opts.Store == nil {
 		e.opts.Store = store.NewMemory(store.MemoryOptions{Now: e.opts.Policy.Now})
 		e.ownStore = true
+	}
+	if err := policy.SeedKVMs(context.Background(), e.opts.Store, e.opts.Data, set.Env, e.opts.Org); err != nil {
+		ps.Errorf(bundle.Pos{File: "maps.json"}, "seeding key value maps: %v", err)
 	}
 	sharedFlows := map[string]bool{}
 	for _, b := range set.SharedFlows {

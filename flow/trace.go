@@ -133,8 +133,8 @@ func (tr *tracer) cond(element, text string, result bool) {
 // VarSet records a policy's variable write (exchange.Recorder).
 func (tr *tracer) VarSet(name string, v any, err error) {
 	ev := Event{Kind: "set", Var: name, Value: exchange.Format(v)}
-	if exchange.IsPrivate(name) {
-		ev.Value = "********"
+	if exchange.IsPrivate(name) || secretVar.MatchString(name) {
+		ev.Value = masked
 	}
 	if _, isMsg := v.(*exchange.Message); isMsg {
 		ev.Value = "(message)"
@@ -222,6 +222,10 @@ func maskHeaders(h http.Header) map[string][]string {
 	}
 	return out
 }
+
+// secretVar matches variable names whose values are secrets or bearer
+// credentials (tokens a policy generates, signed content, passwords).
+var secretVar = regexp.MustCompile(`(?i)((^|\.)(access_token|refresh_token|id_token|token|client_secret|secret|password|authorization|generated_jwt|generated_jws|apikey|api_key|x-api-key)$|^hmac\..*\.output$|^jws\..*\.payload$)`)
 
 // secretJSON and secretForm match JSON members and form fields that hold
 // secrets (token endpoint answers, password grants).

@@ -111,3 +111,17 @@ func TestTraceMasksSecrets(t *testing.T) {
 		t.Errorf("maskHeaders = %v", h)
 	}
 }
+
+func TestTraceMasksSecretVariables(t *testing.T) {
+	tr := &tracer{t: &Trace{}}
+	for _, name := range []string{"private.key", "jwt.JWT-Gen.generated_jwt", "my.access_token", "request.header.authorization", "hmac.H.output", "flow.apikey"} {
+		tr.VarSet(name, "s3cr3t", nil)
+	}
+	tr.VarSet("flow.region", "eu", nil)
+	for _, ev := range tr.t.Events {
+		secret := ev.Var != "flow.region"
+		if secret && ev.Value != masked || !secret && ev.Value != "eu" {
+			t.Errorf("trace value of %s = %q", ev.Var, ev.Value)
+		}
+	}
+}
