@@ -1,8 +1,9 @@
 package policy
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"log"
 	"net/http"
 	"strconv"
@@ -105,12 +106,92 @@ func (rc *ResponseCache) Execute(ctx context.Context, x *exchange.Exchange) erro
 	return nil
 }
 
-// cachedResponse is a stored response.
-type cachedResponse struct {
-	Status int         `json:"s"`
-	Reason string      `json:"r,omitempty"`
-	Header http.Header `json:"h,omitempty"`
-	Body   []byte      `json:"b,omitempty"`
+// A stored response is "RC2", then uvarint-length-prefixed fields: the
+// status, the reason, the header count, each header's name, value count
+// and values, and last the raw body. A binary form keeps hits cheap (no
+// JSON, no base64).
+const cachedMagic = "RC2"
+
+func encodeCachedResponse(m *exchange.Message) []byte {
+	h := cacheableHeaders(m.Header)
+	out := make([]byte, 0, 64+len(m.Body))
+	out = append(out, cachedMagic...)
+	out = binary.AppendUvarint(out, uint64(m.Status))
+	out = appendString(out, m.Reason)
+	out = binary.AppendUvarint(out, uint64(len(h)))
+	for k, vs := range h {
+		out = appendString(out, k)
+		out = binary.AppendUvarint(out, uint64(len(vs)))
+		for _, v := range vs {
+			out = appendString(out, v)
+		}
+	}
+	return append(out, m.Body...)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// entryReader reads the fields of a stored response; ok turns false at the
+// first malformed field.
+type entryReader struct {
+	b  []byte
+	ok bool
+}
+
+func (r *entryReader) uint() uint64 {
+	n, w := binary.Uvarint(r.b)
+	if w <= 0 {
+		r.ok = false
+		return 0
+	}
+	r.b = r.b[w:]
+	return n
+}
+
+func (r *entryReader) str() string {
+	n := r.uint()
+	if !r.ok || n > uint64(len(r.b)) {
+		r.ok = false
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func decodeCachedResponse(raw []byte) (*exchange.Message, bool) {
+	rest, ok := bytes.CutPrefix(raw, []byte(cachedMagic))
+	if !ok {
+		return nil, false
+	}
+	r := &entryReader{b: rest, ok: true}
+	m := exchange.NewResponse()
+	m.Status = int(r.uint())
+	m.Reason = r.str()
+	nh := r.uint()
+	if !r.ok || m.Status < 100 || m.Status > 999 || nh > uint64(len(r.b)) {
+		return nil, false
+	}
+	m.Header = make(http.Header, nh)
+	for i := uint64(0); i < nh && r.ok; i++ {
+		k := r.str()
+		nv := r.uint()
+		if nv > uint64(len(r.b)) {
+			return nil, false
+		}
+		vs := make([]string, 0, nv)
+		for j := uint64(0); j < nv && r.ok; j++ {
+			vs = append(vs, r.str())
+		}
+		m.Header[k] = vs
+	}
+	if !r.ok {
+		return nil, false
+	}
+	m.Body = append([]byte(nil), r.b...)
+	return m, true
 }
 
 func (rc *ResponseCache) key(x *exchange.Exchange) string {
@@ -143,15 +224,10 @@ func (rc *ResponseCache) lookup(ctx context.Context, x *exchange.Exchange) error
 	if !ok {
 		return nil
 	}
-	var cr cachedResponse
-	if err := json.Unmarshal(raw, &cr); err != nil || cr.Status == 0 {
+	m, ok := decodeCachedResponse(raw)
+	if !ok {
 		_ = x.Set(rc.vars[3], true)
 		return nil
-	}
-	m := exchange.NewResponse()
-	m.Status, m.Reason, m.Body = cr.Status, cr.Reason, cr.Body
-	if cr.Header != nil {
-		m.Header = cr.Header
 	}
 	x.SetResponse(m)
 	_ = x.Set(rc.vars[0], true)
@@ -183,11 +259,7 @@ func (rc *ResponseCache) populate(ctx context.Context, x *exchange.Exchange) err
 		_ = x.Set(rc.vars[1], key)
 		_ = x.Set(rc.vars[2], rc.Key.CacheName())
 	}
-	raw, err := json.Marshal(cachedResponse{Status: resp.Status, Reason: resp.Reason, Header: cacheableHeaders(resp.Header), Body: resp.Body})
-	if err == nil {
-		err = rc.store.Set(ctx, rc.Key.StoreKey(x, key), raw, ttl)
-	}
-	if err != nil {
+	if err := rc.store.Set(ctx, rc.Key.StoreKey(x, key), encodeCachedResponse(resp), ttl); err != nil {
 		log.Printf("ResponseCache %s: populate failed: %v", rc.Name, err)
 	}
 	return nil

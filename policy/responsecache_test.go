@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apigo/apigo/policy/exchange"
+	"github.com/apigo/apigo/store"
 )
 
 // rcRun drives one exchange through a ResponseCache as the engine would:
@@ -418,5 +419,71 @@ func TestInvalidateCacheContext(t *testing.T) {
 	}
 	if len(st.cache) != 0 {
 		t.Errorf("entry of proxy other / target t7 survived InvalidateCache with that CacheContext: %v", st.cache)
+	}
+}
+
+// BenchmarkCacheLookup measures one cache hit in the in-memory store:
+// LookupCache (key build, Get, assign) and ResponseCache (key build, Get,
+// decode into a response message).
+func BenchmarkCacheLookup(b *testing.B) {
+	clock := newTestClock()
+	st := store.NewMemory(store.MemoryOptions{Now: clock.Now})
+	defer st.Close()
+	bc := stateBC(clock, st)
+	ctx := context.Background()
+	b.Run("LookupCache", func(b *testing.B) {
+		key := `<CacheKey><KeyFragment ref="request.queryparam.id"/></CacheKey>`
+		pop := mustBuild(b, `<PopulateCache name="P">`+key+`<Source>v</Source></PopulateCache>`, bc)
+		look := mustBuild(b, `<LookupCache name="L">`+key+`<AssignTo>out</AssignTo></LookupCache>`, bc)
+		x := scopedExchange()
+		x.Set("v", strings.Repeat("x", 512))
+		if err := pop.Execute(ctx, x); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := look.Execute(ctx, x); err != nil || !x.Bool("lookupcache.L.cachehit", false) {
+				b.Fatalf("lookup: %v", err)
+			}
+		}
+	})
+	b.Run("ResponseCache", func(b *testing.B) {
+		pol := mustBuild(b, `<ResponseCache name="RC">`+rcKey+`</ResponseCache>`, bc)
+		x := scopedExchange()
+		pol.Execute(ctx, x)
+		x.SetResponse(targetResponse(200, strings.Repeat("y", 1024))())
+		x.SetCurrent("response")
+		pol.Execute(ctx, x)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			y := scopedExchange()
+			if err := pol.Execute(ctx, y); !errors.Is(err, ErrResponseReady) {
+				b.Fatalf("lookup = %v, want a hit", err)
+			}
+		}
+	})
+}
+
+// TestCachedResponseEncoding round-trips a response and checks that every
+// truncation of a stored entry decodes as invalid instead of panicking.
+func TestCachedResponseEncoding(t *testing.T) {
+	m := exchange.NewResponse()
+	m.Status, m.Reason, m.Body = 203, "Non-Authoritative", []byte("body\x00bytes")
+	m.Header.Add("X-Multi", "a")
+	m.Header.Add("X-Multi", "b")
+	m.Header.Set("Connection", "close")
+	raw := encodeCachedResponse(m)
+	got, ok := decodeCachedResponse(raw)
+	if !ok || got.Status != 203 || got.Reason != m.Reason || string(got.Body) != string(m.Body) ||
+		strings.Join(got.Header.Values("X-Multi"), ",") != "a,b" || got.Header.Get("Connection") != "" {
+		t.Fatalf("decode(encode(m)) = %+v, %v; want m without Connection", got, ok)
+	}
+	bodyStart := len(raw) - len(m.Body)
+	for n := 0; n < bodyStart; n++ {
+		if _, ok := decodeCachedResponse(raw[:n]); ok {
+			t.Errorf("decode of the first %d bytes of %d = ok, want invalid", n, len(raw))
+		}
 	}
 }
