@@ -341,13 +341,13 @@ func (q *Quota) resolve(x *exchange.Exchange) (quotaRun, error) {
 		return r, rlFault(q.Name, "FailedToResolveQuotaIntervalReference",
 			"Failed to resolve quota interval reference "+q.Interval.Ref+" of quota policy "+q.Name, http.StatusInternalServerError, nil)
 	}
-	r.interval = int(min(rlInt(iv), 1<<20))
 	tu, ok := q.setting(x, "timeunit", q.Defaults.TimeUnit, q.TimeUnit, isQuotaUnit)
 	if !ok {
 		return r, rlFault(q.Name, "FailedToResolveQuotaIntervalTimeUnitReference",
 			"Failed to resolve quota time unit reference "+q.TimeUnit.Ref+" of quota policy "+q.Name, http.StatusInternalServerError, nil)
 	}
 	r.unit, _ = parseQuotaUnit(tu)
+	r.interval = r.unit.clampInterval(rlInt(iv))
 	return r, nil
 }
 

@@ -124,6 +124,13 @@ func TestQuotaWindows(t *testing.T) {
 			{at: "2024-05-01T10:01:29Z", ok: false}, {at: "2024-05-01T10:01:30Z", ok: true},
 			{at: "2024-05-01T10:05:07Z", ok: true}, {at: "2024-05-01T10:06:06Z", ok: false}, {at: "2024-05-01T10:06:07Z", ok: true},
 		}},
+		{"a huge interval is a century", `<Quota name="Q"><Allow count="1"/><Interval>999999999999</Interval><TimeUnit>week</TimeUnit></Quota>`, []rlStep{
+			// one window from the first Monday of 1970 to the end of 2069
+			{at: "2024-05-01T10:00:00Z", ok: true}, {at: "2069-05-01T10:00:00Z", ok: false}, {at: "2070-05-01T10:00:00Z", ok: true},
+		}},
+		{"a huge interval in months", `<Quota name="Q" type="flexi"><Allow count="1"/><Interval>999999999999</Interval><TimeUnit>month</TimeUnit></Quota>`, []rlStep{
+			{at: "2024-05-01T10:00:00Z", ok: true}, {at: "2100-05-01T10:00:00Z", ok: false},
+		}},
 		{"second unit", `<Quota name="Q" type="rollingwindow"><Allow count="1"/><Interval>10</Interval><TimeUnit>second</TimeUnit></Quota>`, []rlStep{
 			{at: "2024-05-01T10:00:00Z", ok: true}, {at: "2024-05-01T10:00:09Z", ok: false}, {at: "2024-05-01T10:00:10Z", ok: true},
 		}},

@@ -197,6 +197,19 @@ func (u quotaUnit) fixedDur() time.Duration {
 	return 0
 }
 
+// maxWindow bounds a window's length so that time arithmetic never
+// overflows: an Interval of a million weeks reads as a century.
+const maxWindow = 100 * 366 * 24 * time.Hour
+
+// clampInterval limits n units to maxWindow.
+func (u quotaUnit) clampInterval(n int64) int {
+	limit := int64(maxWindow / (31 * 24 * time.Hour))
+	if u != unitMonth {
+		limit = int64(maxWindow / u.fixedDur())
+	}
+	return int(max(min(n, limit), 1))
+}
+
 // addQuotaUnits returns t plus n units; months are calendar months, a day past
 // the target month's end clamps to its last day (Jan 31 + 1 month = Feb 28).
 func addQuotaUnits(t time.Time, u quotaUnit, n int) time.Time {

@@ -220,3 +220,21 @@ func TestRateLimitCorpusBuilds(t *testing.T) {
 	}
 	t.Logf("built %d corpus policies", n)
 }
+
+// TestSpikeArrestRedis runs the concurrency check against Redis.
+func TestSpikeArrestRedis(t *testing.T) {
+	clk := newRLClock("2024-05-01T10:00:00Z")
+	st := rlRedis(t, clk.Now)
+	smooth := mustBuild(t, `<SpikeArrest name="SA"><Rate>10ps</Rate></SpikeArrest>`, rlBC(clk, st))
+	burst := mustBuild(t, `<SpikeArrest name="SB"><Rate>10ps</Rate><UseEffectiveCount>true</UseEffectiveCount></SpikeArrest>`, rlBC(clk, st))
+	if got := rlAdmitConcurrently(smooth, 30); got != 1 {
+		t.Errorf("10ps: admitted %d of 30 at one instant, want 1", got)
+	}
+	if got := rlAdmitConcurrently(burst, 30); got != 10 {
+		t.Errorf("10ps with UseEffectiveCount: admitted %d of 30 at one instant, want 10", got)
+	}
+	clk.Set(rlTime("2024-05-01T10:00:00.1Z"))
+	if got := rlAdmitConcurrently(smooth, 30); got != 1 {
+		t.Errorf("10ps, 100 ms later: admitted %d of 30, want 1", got)
+	}
+}
