@@ -25,20 +25,26 @@ const (
 )
 
 // Quota is a built <Quota> policy. Counts live in the Store, keyed by org,
-// environment, proxy, policy name (or SharedName), identifier, class and
-// window, so that engines sharing one store share counts exactly: with a
-// single store, Distributed and Synchronous are always in effect.
+// environment, proxy (or shared flow), policy name (or SharedName),
+// identifier, class and window, so that engines sharing one store share
+// counts exactly: with a single store, Distributed and Synchronous are
+// always in effect. Choices where Apigee's behaviour is not documented:
+// default-type windows of N units are laid end to end from the Unix epoch
+// (weeks from Monday 1970-01-05), all in UTC; a class has a counter of its
+// own; a rejected request gives its weight back; a flexi window starts at
+// the identifier's first request and, while its start record lives,
+// later windows follow it end to end.
 type Quota struct {
 	Name string
 	Type string // one of the Quota* constants
 	// Allow is <Allow count countRef> (or <Allow countRef>N</Allow>).
-	Allow rlRef
+	Allow RateSetting
 	// ClassRef and Classes are <Allow><Class ref><Allow class count/>...;
 	// a class value not listed uses Allow.
 	ClassRef string
 	Classes  map[string]int64
-	Interval rlRef
-	TimeUnit rlRef
+	Interval RateSetting
+	TimeUnit RateSetting
 	// StartTime is the calendar type's origin (zero when absent).
 	StartTime     time.Time
 	Identifier    string // ref, "" when none
@@ -53,14 +59,16 @@ type Quota struct {
 	// ProductStep is UseQuotaConfigInAPIProduct's stepName ("" when
 	// absent); Defaults is its DefaultConfig.
 	ProductStep string
-	Defaults    quotaDefaults
+	Defaults    QuotaDefaultConfig
 
 	store store.Store
 	proxy string
 	now   func() time.Time
 }
 
-type quotaDefaults struct{ Allow, Interval, TimeUnit string }
+// QuotaDefaultConfig is UseQuotaConfigInAPIProduct's <DefaultConfig>, used
+// when the product sets no quota ("" for a field it does not give).
+type QuotaDefaultConfig struct{ Allow, Interval, TimeUnit string }
 
 var quotaIgnored = map[string]bool{
 	"DisplayName": true, "Description": true, "Properties": true, "FaultRules": true,
@@ -154,7 +162,7 @@ func (q *Quota) checkStartTime(bc *BuildContext, p *bundle.Policy, el *etree.Ele
 // readAllow reads <Allow count="N" countRef="v"/>, <Allow countRef="v">N</Allow>
 // and the class form <Allow count="N"><Class ref="v"><Allow class="gold" count="M"/></Class></Allow>.
 func (q *Quota) readAllow(bc *BuildContext, p *bundle.Policy, el *etree.Element) {
-	q.Allow = rlRef{Ref: strings.TrimSpace(el.SelectAttrValue("countRef", ""))}
+	q.Allow = RateSetting{Ref: strings.TrimSpace(el.SelectAttrValue("countRef", ""))}
 	if c := el.SelectAttr("count"); c != nil {
 		q.Allow.Text = strings.TrimSpace(c.Value)
 	} else if len(el.ChildElements()) == 0 {
@@ -367,9 +375,9 @@ func (q *Quota) allowed(x *exchange.Exchange, r *quotaRun) (int64, bool) {
 // setting resolves one of allow/interval/timeunit: the product's
 // verifyapikey.<step>.apiproduct.developer.quota.<field>, DefaultConfig,
 // then the policy element.
-func (q *Quota) setting(x *exchange.Exchange, field, def string, own rlRef, ok func(string) bool) (string, bool) {
+func (q *Quota) setting(x *exchange.Exchange, field, def string, own RateSetting, ok func(string) bool) (string, bool) {
 	if q.ProductStep != "" {
-		pv := rlRef{Ref: "verifyapikey." + q.ProductStep + ".apiproduct.developer.quota." + field, Text: def}
+		pv := RateSetting{Ref: "verifyapikey." + q.ProductStep + ".apiproduct.developer.quota." + field, Text: def}
 		if v, _, found := pv.resolve(x, ok); found {
 			return v, true
 		}

@@ -5,7 +5,6 @@ package policy
 // org/env/proxy, window arithmetic on calendar units, and their faults.
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,19 +16,19 @@ import (
 	"github.com/apigo/apigo/policy/exchange"
 )
 
-// rlRef is a setting written as literal text and/or a ref attribute
-// (`<Interval ref="v">1</Interval>`): the referenced variable wins when it
-// resolves to a non-empty value.
-type rlRef struct {
+// RateSetting is a Quota or SpikeArrest setting written as literal text
+// and/or a ref attribute (`<Interval ref="v">1</Interval>`): the referenced
+// variable wins when it resolves to a valid non-empty value.
+type RateSetting struct {
 	Ref  string // variable name, "" when none
 	Text string // literal, trimmed; "" when none
 }
 
-func (r rlRef) isSet() bool { return r.Ref != "" || r.Text != "" }
+func (r RateSetting) isSet() bool { return r.Ref != "" || r.Text != "" }
 
 // resolve returns the referenced value when it is set and accepted by ok,
 // else the literal when ok accepts it. fromRef tells which one won.
-func (r rlRef) resolve(x *exchange.Exchange, ok func(string) bool) (val string, fromRef, found bool) {
+func (r RateSetting) resolve(x *exchange.Exchange, ok func(string) bool) (val string, fromRef, found bool) {
 	if r.Ref != "" {
 		if v, set := x.GetString(r.Ref); set {
 			if v = strings.TrimSpace(v); v != "" && ok(v) {
@@ -43,11 +42,11 @@ func (r rlRef) resolve(x *exchange.Exchange, ok func(string) bool) (val string, 
 	return "", false, false
 }
 
-func rlReadRef(el *etree.Element, attr string) rlRef {
+func rlReadRef(el *etree.Element, attr string) RateSetting {
 	if el == nil {
-		return rlRef{}
+		return RateSetting{}
 	}
-	return rlRef{Ref: strings.TrimSpace(el.SelectAttrValue(attr, "")), Text: strings.TrimSpace(el.Text())}
+	return RateSetting{Ref: strings.TrimSpace(el.SelectAttrValue(attr, "")), Text: strings.TrimSpace(el.Text())}
 }
 
 // rlIsCount accepts a non-negative decimal integer.
@@ -66,8 +65,6 @@ func rlInt(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
 }
-
-func rlAny(string) bool { return true }
 
 // rlWeight reads <MessageWeight ref="v"/>: 1 when there is none or
 // the variable is unset; a value that is not a non-negative integer is
@@ -170,15 +167,6 @@ func parseQuotaUnit(s string) (quotaUnit, bool) {
 }
 
 func isQuotaUnit(s string) bool { _, ok := parseQuotaUnit(s); return ok }
-
-func (u quotaUnit) String() string {
-	for k, v := range quotaUnits {
-		if v == u {
-			return k
-		}
-	}
-	return fmt.Sprintf("quotaUnit(%d)", int(u))
-}
 
 // fixedDur is the length of units that have one (all but Month).
 func (u quotaUnit) fixedDur() time.Duration {

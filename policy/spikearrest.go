@@ -27,7 +27,7 @@ type SpikeArrest struct {
 	Name string
 	// Rate is <Rate ref="v">30pm</Rate>; the ref wins when it resolves to
 	// a valid rate.
-	Rate              rlRef
+	Rate              RateSetting
 	Identifier        string // ref, "" when none
 	MessageWeight     string // ref, "" when none
 	UseEffectiveCount bool
