@@ -188,6 +188,13 @@ func compileExpiry(bc *BuildContext, p *bundle.Policy, el *etree.Element) Expiry
 	n := 0
 	for _, ch := range el.ChildElements() {
 		text, ref := strings.TrimSpace(ch.Text()), strings.TrimSpace(ch.SelectAttrValue("ref", ""))
+		if text == "" && ref == "" {
+			// The Apigee UI writes <ExpiryDate/> and <TimeOfDay/> placeholders.
+			if ch.Tag != "TimeoutInSeconds" && ch.Tag != "TimeoutInSec" && ch.Tag != "ExpiryDate" && ch.Tag != "TimeOfDay" {
+				bc.Problems.Warnf(p.Doc.Pos(ch), "unknown element <%s> in <ExpirySettings>, ignored", ch.Tag)
+			}
+			continue
+		}
 		switch ch.Tag {
 		case "TimeoutInSeconds", "TimeoutInSec":
 			n++
@@ -213,10 +220,6 @@ func compileExpiry(bc *BuildContext, p *bundle.Policy, el *etree.Element) Expiry
 			}
 		default:
 			bc.Problems.Warnf(p.Doc.Pos(ch), "unknown element <%s> in <ExpirySettings>, ignored", ch.Tag)
-			continue
-		}
-		if text == "" && ref == "" {
-			bc.Problems.Errorf(p.Doc.Pos(ch), "<%s> needs a value or a ref", ch.Tag)
 		}
 	}
 	if n > 1 {

@@ -3,6 +3,9 @@ package policy
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -240,6 +243,8 @@ func TestExpiryTTL(t *testing.T) {
 		{"ExpiryDate past", `<ExpiryDate>01-01-2025</ExpiryDate>`, nil, -(time.Duration(72*24+10) * time.Hour)},
 		{"TimeOfDay later today", `<TimeOfDay>12:30:00</TimeOfDay>`, nil, 150 * time.Minute},
 		{"TimeOfDay tomorrow", `<TimeOfDay>09:00:00</TimeOfDay>`, nil, 23 * time.Hour},
+		{"empty UI placeholders are ignored", `<ExpiryDate/><TimeOfDay/><TimeoutInSec ref="">90</TimeoutInSec>`, nil, 90 * time.Second},
+		{"only placeholders is the default", `<ExpiryDate/><TimeOfDay/>`, nil, DefaultCacheTimeout},
 		{"TimeOfDay ref", `<TimeOfDay ref="tod">00:00:00</TimeOfDay>`, map[string]string{"tod": "10:00:30"}, 30 * time.Second},
 	}
 	for _, tt := range tests {
@@ -267,7 +272,6 @@ func TestCacheBuildErrors(t *testing.T) {
 		{"bad timeout", `<ResponseCache name="R"><ExpirySettings><TimeoutInSeconds>ten</TimeoutInSeconds></ExpirySettings></ResponseCache>`, `<TimeoutInSeconds> "ten" is not a number`},
 		{"bad date", `<PopulateCache name="P"><Source>v</Source><ExpirySettings><ExpiryDate>2025-01-01</ExpiryDate></ExpirySettings></PopulateCache>`, `<ExpiryDate>: "2025-01-01" is not a date mm-dd-yyyy`},
 		{"bad time of day", `<PopulateCache name="P"><Source>v</Source><ExpirySettings><TimeOfDay>25:00:00</TimeOfDay></ExpirySettings></PopulateCache>`, `<TimeOfDay>: "25:00:00" is not a time hh:mm:ss`},
-		{"empty timeout", `<PopulateCache name="P"><Source>v</Source><ExpirySettings><TimeoutInSeconds/></ExpirySettings></PopulateCache>`, `<TimeoutInSeconds> needs a value or a ref`},
 		{"bad skip condition", `<ResponseCache name="R"><SkipCacheLookup>a = = b</SkipCacheLookup></ResponseCache>`, `<SkipCacheLookup> condition:`},
 		{"lookup without AssignTo", `<LookupCache name="L"/>`, `needs <AssignTo>`},
 		{"populate without Source", `<PopulateCache name="P"/>`, `needs <Source>`},
@@ -325,4 +329,61 @@ func TestCachePoliciesNeedAStore(t *testing.T) {
 			t.Errorf("build(%s) without store = %v, %q; want nil and a store problem", src, pol, ps.String())
 		}
 	}
+}
+
+// stateTypes are the policy types of the cache, KVM, logging and
+// statistics files.
+var stateTypes = map[string]bool{"ResponseCache": true, "LookupCache": true, "PopulateCache": true, "InvalidateCache": true,
+	"KeyValueMapOperations": true, "MessageLogging": true, "StatisticsCollector": true}
+
+// TestStatePoliciesBuildOnCorpus builds every cache, KVM, MessageLogging
+// and StatisticsCollector policy of the shared corpus: none may fail to
+// build, and every problem has a position.
+func TestStatePoliciesBuildOnCorpus(t *testing.T) {
+	const corpus = "../../shared/corpus"
+	if _, err := os.Stat(corpus); err != nil {
+		t.Skip("no corpus at", corpus)
+	}
+	var dirs []string
+	_ = filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && (d.Name() == "apiproxy" || d.Name() == "sharedflowbundle") {
+			dirs = append(dirs, filepath.Dir(p))
+			return fs.SkipDir
+		}
+		return nil
+	})
+	built := 0
+	for _, dir := range dirs {
+		set, _ := bundle.Load([]string{dir}, bundle.Options{})
+		if set == nil {
+			continue
+		}
+		for _, b := range append(append([]*bundle.Bundle(nil), set.Proxies...), set.SharedFlows...) {
+			for _, p := range b.Policies {
+				if !stateTypes[p.Type] {
+					continue
+				}
+				build, _, _ := Lookup(p.Type)
+				bc := stateBC(newTestClock(), newFakeStore(time.Now))
+				bc.Problems, bc.Bundle = &bundle.Problems{}, b
+				pol := build(bc, p)
+				if pol == nil || bc.Problems.HasErrors() {
+					t.Errorf("%s: %s %s does not build:\n%s", dir, p.Type, p.Name, bc.Problems)
+				}
+				for _, pr := range bc.Problems.List {
+					if pr.Pos.File == "" || pr.Pos.Line <= 0 {
+						t.Errorf("problem without a position: %s", pr)
+					}
+				}
+				if c, ok := pol.(interface{ Close() }); ok {
+					c.Close()
+				}
+				built++
+			}
+		}
+	}
+	if built == 0 {
+		t.Errorf("no cache, KVM, MessageLogging or StatisticsCollector policy found in %s", corpus)
+	}
+	t.Logf("built %d policies", built)
 }
