@@ -344,3 +344,34 @@ func splitAddr(addr string) (string, string) {
 	h, p, _ := net.SplitHostPort(addr)
 	return h, p
 }
+
+// TestResponseCacheConcurrent: many clients on a few keys; every response
+// is one the backend produced for that key, and once an entry exists the
+// backend is not called again for it.
+func TestResponseCacheConcurrent(t *testing.T) {
+	be, hits := countingBackend(t)
+	dir := responseCacheBundle(t, be.URL, `<CacheKey><KeyFragment ref="request.queryparam.k"/></CacheKey>`)
+	_, srv := startEngine(t, Options{}, dir)
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			k := fmt.Sprint(i % 4)
+			status, _, body := do(t, "GET", srv.URL+"/c/x?k="+k, "")
+			if status != 200 || !strings.HasSuffix(body, "/x?k="+k) {
+				t.Errorf("GET k=%s = %d %q", k, status, body)
+			}
+		}(i)
+	}
+	wg.Wait()
+	before := hits.Load()
+	for k := 0; k < 4; k++ {
+		if _, hdr, _ := do(t, "GET", srv.URL+"/c/x?k="+fmt.Sprint(k), ""); hdr.Get("X-Cache-Hit") != "true" {
+			t.Errorf("k=%d not cached after the burst", k)
+		}
+	}
+	if hits.Load() != before {
+		t.Errorf("backend called %d more times after every key was cached", hits.Load()-before)
+	}
+}

@@ -281,3 +281,21 @@ func TestSeedKVMs(t *testing.T) {
 		t.Errorf("SeedKVMs(nothing) = %v, want nil", err)
 	}
 }
+
+// FuzzKVMsJSON: kvms.json of any shape is an error or maps, never a panic.
+func FuzzKVMsJSON(f *testing.F) {
+	f.Add([]byte(`[{"name":"m","scope":"organization","entries":{"a":"1"}}]`))
+	f.Add([]byte(`[{"name":"m","entries":[{"name":"a","value":"1"}]}]`))
+	f.Add([]byte(`[{"name":"","entries":7}]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		maps, err := parseKVMsJSON(raw)
+		if err != nil {
+			return
+		}
+		for _, m := range maps {
+			if m.Name == "" {
+				t.Errorf("parseKVMsJSON(%q) kept a map without a name", raw)
+			}
+		}
+	})
+}
