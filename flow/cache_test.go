@@ -132,8 +132,8 @@ func TestResponseCacheExcludeErrorResponse(t *testing.T) {
 // cacheOpsBundle has three flows sharing one key and scope: /put
 // (PopulateCache from the query parameter v), /get (LookupCache) and /del
 // (InvalidateCache); no target.
-func cacheOpsBundle(t *testing.T) string {
-	key := `<CacheKey><Prefix>ops</Prefix><KeyFragment ref="request.queryparam.k"/></CacheKey><Scope>Global</Scope>`
+func cacheOpsBundle(t *testing.T, run string) string {
+	key := `<CacheKey><Prefix>ops` + run + `</Prefix><KeyFragment ref="request.queryparam.k"/></CacheKey><Scope>Global</Scope>`
 	flow := func(name, suffix, pol string) string {
 		return `<Flow name="` + name + `"><Condition>proxy.pathsuffix = "` + suffix + `"</Condition><Request><Step><Name>` + pol + `</Name></Step></Request></Flow>`
 	}
@@ -151,28 +151,51 @@ func cacheOpsBundle(t *testing.T) string {
 }
 
 func TestPopulateLookupInvalidateMeet(t *testing.T) {
-	clock := newCacheClock()
-	_, srv := startEngine(t, Options{Policy: policy.Options{Now: clock.Now}}, cacheOpsBundle(t))
-	steps := []struct {
-		path    string
-		advance time.Duration
-		want    string
-	}{
-		{"/ops/get?k=a", 0, "|false"},
-		{"/ops/put?k=a&v=apple", 0, "|"},
-		{"/ops/get?k=a", 0, "apple|true"},
-		{"/ops/get?k=b", 0, "|false"},
-		{"/ops/del?k=a", 0, "|"},
-		{"/ops/get?k=a", 0, "|false"},
-		{"/ops/put?k=a&v=again&ttl=5", 0, "|"},
-		{"/ops/get?k=a", 4 * time.Second, "again|true"},
-		{"/ops/get?k=a", time.Second, "|false"},
+	stores := map[string]func(t *testing.T, now func() time.Time) store.Store{
+		"memory": func(_ *testing.T, now func() time.Time) store.Store {
+			return store.NewMemory(store.MemoryOptions{Now: now})
+		},
 	}
-	for _, s := range steps {
-		clock.Add(s.advance)
-		if status, _, body := do(t, "GET", srv.URL+s.path, ""); status != 200 || body != s.want {
-			t.Errorf("GET %s = %d %q, want 200 %q", s.path, status, body, s.want)
+	if url := os.Getenv("APIGO_TEST_REDIS"); url != "" {
+		stores["redis"] = func(t *testing.T, now func() time.Time) store.Store {
+			st, err := store.Open(url, now)
+			if err != nil {
+				t.Fatalf("APIGO_TEST_REDIS=%s: %v", url, err)
+			}
+			return st
 		}
+	} else {
+		t.Log("Redis variant skipped: set APIGO_TEST_REDIS=redis://host:port/db to run it")
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			clock := newCacheClock()
+			st := open(t, clock.Now)
+			t.Cleanup(func() { st.Close() })
+			run := fmt.Sprint(time.Now().UnixNano()) // keys no earlier run left in Redis
+			_, srv := startEngine(t, Options{Store: st, Policy: policy.Options{Now: clock.Now}}, cacheOpsBundle(t, run))
+			steps := []struct {
+				path    string
+				advance time.Duration
+				want    string
+			}{
+				{"/ops/get?k=a", 0, "|false"},
+				{"/ops/put?k=a&v=apple", 0, "|"},
+				{"/ops/get?k=a", 0, "apple|true"},
+				{"/ops/get?k=b", 0, "|false"},
+				{"/ops/del?k=a", 0, "|"},
+				{"/ops/get?k=a", 0, "|false"},
+				{"/ops/put?k=a&v=again&ttl=5", 0, "|"},
+				{"/ops/get?k=a", 4 * time.Second, "again|true"},
+				{"/ops/get?k=a", time.Second, "|false"},
+			}
+			for _, s := range steps {
+				clock.Add(s.advance)
+				if status, _, body := do(t, "GET", srv.URL+s.path, ""); status != 200 || body != s.want {
+					t.Errorf("GET %s = %d %q, want 200 %q", s.path, status, body, s.want)
+				}
+			}
+		})
 	}
 }
 
