@@ -248,3 +248,32 @@ func TestQuotaOptionsOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestSpikeArrestViolationLeavesFailedUnset: on a violation Quota sets
+// ratelimit.<name>.failed (FaultRules test it), SpikeArrest does not.
+func TestSpikeArrestViolationLeavesFailedUnset(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"apiproxy/proxies/default.xml": proxyXML("default", "/rl", `
+			<FaultRules><FaultRule name="flags"><Step><Name>AM-Flags</Name></Step></FaultRule></FaultRules>
+			<PreFlow><Request><Step><Name>Q</Name><Condition>request.header.x-kind = "quota"</Condition></Step>
+			<Step><Name>SA</Name><Condition>request.header.x-kind = "spike"</Condition></Step></Request></PreFlow>
+			<RouteRule name="n"/>`),
+		"apiproxy/policies/Q.xml":  `<Quota name="Q"><Allow count="1"/><Interval>1</Interval><TimeUnit>hour</TimeUnit></Quota>`,
+		"apiproxy/policies/SA.xml": `<SpikeArrest name="SA"><Rate>1pm</Rate></SpikeArrest>`,
+		"apiproxy/policies/AM-Flags.xml": `<AssignMessage name="AM-Flags"><Set><Headers>
+			<Header name="X-Q-Failed">{ratelimit.Q.failed:unset}</Header><Header name="X-SA-Failed">{ratelimit.SA.failed:unset}</Header>
+			</Headers></Set></AssignMessage>`,
+	})
+	_, srv := startEngine(t, Options{}, dir)
+	for _, kind := range []string{"quota", "spike"} {
+		do(t, "GET", srv.URL+"/rl", "", "X-Kind", kind)
+		status, hdr, _ := do(t, "GET", srv.URL+"/rl", "", "X-Kind", kind)
+		if status != 429 {
+			t.Fatalf("%s: second request status %d, want 429", kind, status)
+		}
+		want := map[string][2]string{"quota": {"true", "unset"}, "spike": {"unset", "unset"}}[kind]
+		if hdr.Get("X-Q-Failed") != want[0] || hdr.Get("X-SA-Failed") != want[1] {
+			t.Errorf("%s: ratelimit.Q.failed=%q ratelimit.SA.failed=%q, want %q %q", kind, hdr.Get("X-Q-Failed"), hdr.Get("X-SA-Failed"), want[0], want[1])
+		}
+	}
+}

@@ -145,8 +145,13 @@ func (sa *SpikeArrest) Execute(ctx context.Context, x *exchange.Exchange) error 
 	set("used.count", int64(0))
 	set("available.count", int64(0))
 	set("exceed.count", weight)
-	return rlFault(sa.Name, "SpikeArrestViolation",
+	f := rlFault(sa.Name, "SpikeArrestViolation",
 		"Spike arrest violation. Allowed rate : "+rate.messageRate(burst), http.StatusTooManyRequests, nil)
+	// ratelimit.<name>.failed means an internal failure for SpikeArrest,
+	// never a violation (reference 8.8); Quota keeps it on a violation,
+	// which FaultRules in the wild test.
+	f.NoFailureFlag = true
+	return f
 }
 
 // take asks the store's cell rate limiter. A request heavier than the
