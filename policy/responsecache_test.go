@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -427,9 +428,23 @@ func TestInvalidateCacheContext(t *testing.T) {
 // decode into a response message).
 func BenchmarkCacheLookup(b *testing.B) {
 	clock := newTestClock()
-	st := store.NewMemory(store.MemoryOptions{Now: clock.Now})
-	defer st.Close()
-	bc := stateBC(clock, st)
+	stores := map[string]func() (store.Store, error){
+		"memory": func() (store.Store, error) { return store.NewMemory(store.MemoryOptions{Now: clock.Now}), nil },
+	}
+	if url := os.Getenv("APIGO_TEST_REDIS"); url != "" {
+		stores["redis"] = func() (store.Store, error) { return store.Open(url, clock.Now) }
+	}
+	for name, open := range stores {
+		st, err := open()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) { benchCacheLookup(b, stateBC(clock, st)) })
+		st.Close()
+	}
+}
+
+func benchCacheLookup(b *testing.B, bc *BuildContext) {
 	ctx := context.Background()
 	b.Run("LookupCache", func(b *testing.B) {
 		key := `<CacheKey><KeyFragment ref="request.queryparam.id"/></CacheKey>`
