@@ -58,7 +58,7 @@ var cacheScopes = map[string]string{
 	"global": "Global", "application": "Application", "proxy": "Proxy", "target": "Target", "exclusive": "Exclusive",
 }
 
-// compileCacheSettings reads the key-related children of a cache policy
+// compile reads the key-related children of a cache policy
 // element; it returns whether el was one of them.
 func (k *CacheKey) compile(bc *BuildContext, p *bundle.Policy, el *etree.Element) bool {
 	switch el.Tag {

@@ -33,9 +33,9 @@ const MessageLoggingQueue = 1024
 //     datagram or per line; with <FormatMessage>true the RFC 5424 header
 //     "<PRI>1 TIMESTAMP HOST apigee - - - " is prepended. <SSLInfo> is not
 //     supported (plain TCP).
-//   - <File>: <FileName> is a local path, appended to, one line per
-//     message (line breaks inside a message become spaces). Rotation
-//     options are ignored.
+//   - <File>: <FileName> is a local path (relative to the working
+//     directory), appended to, one line per message (line breaks inside a
+//     message become spaces). Rotation options are ignored.
 //   - <CloudLogging>: apigo has no Cloud Logging; the message is written to
 //     the process log (stderr) as "MessageLogging <name> <LogName> <level>:
 //     <message>". Labels and ResourceType are ignored.
