@@ -3,6 +3,8 @@ package flow
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,5 +105,70 @@ func TestKVMSharedStoreBetweenEngines(t *testing.T) {
 				t.Errorf("engine two read %q, want %s written through engine one", body, v)
 			}
 		})
+	}
+}
+
+// TestKVMReadThroughCacheAndPrivateValues: a value changed in the store
+// behind apigo's back (another instance) is served from the read cache
+// until ExpiryTimeInSecs passes on the injected clock; a value read into a
+// private. variable never shows in the trace.
+func TestKVMReadThroughCacheAndPrivateValues(t *testing.T) {
+	st := store.NewMemory(store.MemoryOptions{})
+	t.Cleanup(func() { st.Close() })
+	mapID := policy.KVMMapID("environment", "local", "local", "", "", "creds")
+	ctx := context.Background()
+	if _, err := st.KVMPut(ctx, mapID, "apikey", "s3cret-one", true); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFiles(t, map[string]string{
+		"apiproxy/sec.xml": `<APIProxy name="sec"/>`,
+		"apiproxy/proxies/default.xml": proxyXML("default", "/sec", `<PreFlow><Request><Step><Name>KVM-Get</Name></Step></Request>
+			<Response><Step><Name>AM-Len</Name></Step></Response></PreFlow><RouteRule name="none"/>`),
+		"apiproxy/policies/KVM-Get.xml": `<KeyValueMapOperations name="KVM-Get" mapIdentifier="creds"><ExpiryTimeInSecs>60</ExpiryTimeInSecs>
+			<Get assignTo="private.apikey"><Key><Parameter>apikey</Parameter></Key></Get></KeyValueMapOperations>`,
+		"apiproxy/policies/AM-Len.xml": `<AssignMessage name="AM-Len"><Set><Payload contentType="text/plain">{private.apikey}</Payload></Set>
+			<AssignTo createNew="false" type="response"/></AssignMessage>`,
+	})
+	clock := newCacheClock()
+	var mu sync.Mutex
+	var traces []*Trace
+	_, srv := startEngine(t, Options{Store: st, Policy: policy.Options{Now: clock.Now},
+		Trace: func(tr *Trace) { mu.Lock(); traces = append(traces, tr); mu.Unlock() }}, dir)
+	steps := []struct {
+		advance time.Duration
+		change  string
+		want    string
+	}{
+		{0, "", "s3cret-one"},
+		{10 * time.Second, "s3cret-two", "s3cret-one"},
+		{49 * time.Second, "", "s3cret-one"},
+		{time.Second, "", "s3cret-two"},
+	}
+	for i, s := range steps {
+		clock.Add(s.advance)
+		if s.change != "" {
+			if _, err := st.KVMPut(ctx, mapID, "apikey", s.change, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, body := do(t, "GET", srv.URL+"/sec", ""); body != s.want {
+			t.Errorf("step %d: body %q, want %q", i, body, s.want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	sets := 0
+	for _, tr := range traces {
+		for _, ev := range tr.Events {
+			if ev.Var == "private.apikey" {
+				sets++
+			}
+			if strings.Contains(ev.Value, "s3cret") || strings.Contains(ev.Error, "s3cret") {
+				t.Errorf("trace event shows the KVM secret: %+v", ev)
+			}
+		}
+	}
+	if sets == 0 {
+		t.Errorf("no trace event for private.apikey: the check above proved nothing")
 	}
 }
