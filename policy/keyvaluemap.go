@@ -55,6 +55,8 @@ type KeyValueMapOperations struct {
 	store  store.Store
 	now    func() time.Time
 	seeded sync.Map // mapID -> struct{}
+	cache  *kvmReadCache
+	closed sync.Once
 }
 
 // KVMInitialEntry is one <InitialEntries>/<Entry>.
@@ -97,7 +99,14 @@ func buildKVM(bc *BuildContext, p *bundle.Policy) Policy {
 	if countErrors(bc.Problems) > before {
 		return nil
 	}
+	k.cache = acquireKVMCache(bc.Store)
 	return k
+}
+
+// Close releases the policy's hold on its store's read cache (the engine
+// calls it on shutdown); the cache goes when no policy holds it.
+func (k *KeyValueMapOperations) Close() {
+	k.closed.Do(func() { releaseKVMCache(k.store) })
 }
 
 func (k *KeyValueMapOperations) child(bc *BuildContext, p *bundle.Policy, el *etree.Element) {
@@ -264,7 +273,7 @@ func (k *KeyValueMapOperations) run(ctx context.Context, x *exchange.Exchange, m
 	if !ok {
 		return nil
 	}
-	cache := kvmCacheFor(k.store)
+	cache := k.cache
 	switch op.kind {
 	case kvmGet:
 		v, found, err := cache.get(ctx, k.store, mapID, key, k.Expiry, k.now())
@@ -353,8 +362,9 @@ func KVMMapID(scope, org, env, proxy, policy, name string) string {
 // kvmReadCache is the read-through cache of every KVM policy using one
 // store (Apigee's message-processor cache).
 type kvmReadCache struct {
-	mu sync.Mutex
-	m  map[[2]string]kvmCached
+	mu   sync.Mutex
+	m    map[[2]string]kvmCached
+	refs int // guarded by kvmCachesMu
 }
 
 type kvmCached struct {
@@ -363,19 +373,49 @@ type kvmCached struct {
 	expires time.Time
 }
 
-var kvmCaches sync.Map // store.Store -> *kvmReadCache
+var (
+	kvmCachesMu sync.Mutex
+	kvmCaches   = map[store.Store]*kvmReadCache{} // held by the KVM policies built on the store
+)
 
-// kvmCacheFor returns st's cache; nil (no caching) for a store that cannot
-// be a map key.
-func kvmCacheFor(st store.Store) *kvmReadCache {
+// acquireKVMCache returns st's read cache, creating it; nil (no caching)
+// for a store that cannot be a map key.
+func acquireKVMCache(st store.Store) *kvmReadCache {
 	if t := reflect.TypeOf(st); t == nil || !t.Comparable() {
 		return nil
 	}
-	if c, ok := kvmCaches.Load(st); ok {
-		return c.(*kvmReadCache)
+	kvmCachesMu.Lock()
+	defer kvmCachesMu.Unlock()
+	c := kvmCaches[st]
+	if c == nil {
+		c = &kvmReadCache{m: map[[2]string]kvmCached{}}
+		kvmCaches[st] = c
 	}
-	c, _ := kvmCaches.LoadOrStore(st, &kvmReadCache{m: map[[2]string]kvmCached{}})
-	return c.(*kvmReadCache)
+	c.refs++
+	return c
+}
+
+func releaseKVMCache(st store.Store) {
+	if t := reflect.TypeOf(st); t == nil || !t.Comparable() {
+		return
+	}
+	kvmCachesMu.Lock()
+	defer kvmCachesMu.Unlock()
+	if c := kvmCaches[st]; c != nil {
+		if c.refs--; c.refs <= 0 {
+			delete(kvmCaches, st)
+		}
+	}
+}
+
+// existingKVMCache is st's read cache if a policy holds one, else nil.
+func existingKVMCache(st store.Store) *kvmReadCache {
+	if t := reflect.TypeOf(st); t == nil || !t.Comparable() {
+		return nil
+	}
+	kvmCachesMu.Lock()
+	defer kvmCachesMu.Unlock()
+	return kvmCaches[st]
 }
 
 func (c *kvmReadCache) get(ctx context.Context, st store.Store, mapID, key string, ttl time.Duration, now time.Time) (string, bool, error) {
@@ -447,7 +487,7 @@ func SeedKVMs(ctx context.Context, st store.Store, data *bundle.Data, env *bundl
 			maps = append(maps, more...)
 		}
 	}
-	cache := kvmCacheFor(st)
+	cache := existingKVMCache(st)
 	for _, m := range maps {
 		if strings.EqualFold(m.Scope, "apiproxy") && m.APIProxy == "" {
 			return fmt.Errorf("%s: key value map %q has scope apiproxy but names no apiproxy", m.Pos, m.Name)

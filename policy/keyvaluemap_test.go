@@ -299,3 +299,24 @@ func FuzzKVMsJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestKVMReadCacheReleased: the shared read cache lives while a KVM policy
+// on the store is open, and goes with the last Close.
+func TestKVMReadCacheReleased(t *testing.T) {
+	st := newFakeStore(time.Now)
+	bc := stateBC(newTestClock(), st)
+	src := kvmXML(`mapIdentifier="m"`, `<Get assignTo="o"><Key><Parameter>k</Parameter></Key></Get>`)
+	a, b := mustBuild(t, src, bc).(*KeyValueMapOperations), mustBuild(t, src, bc).(*KeyValueMapOperations)
+	if a.cache == nil || a.cache != b.cache || existingKVMCache(st) != a.cache {
+		t.Fatalf("policies on one store do not share one read cache")
+	}
+	a.Close()
+	a.Close() // idempotent
+	if existingKVMCache(st) == nil {
+		t.Errorf("cache dropped while policy b still holds it")
+	}
+	b.Close()
+	if existingKVMCache(st) != nil {
+		t.Errorf("cache kept after every policy closed")
+	}
+}
