@@ -110,49 +110,15 @@ var syslogSeverity = map[string]int{"ALERT": 1, "CRITICAL": 2, "ERROR": 3, "WARN
 func compileLogSink(bc *BuildContext, p *bundle.Policy, el *etree.Element) *logSink {
 	s := &logSink{kind: el.Tag, network: "udp"}
 	before := countErrors(bc.Problems)
-	tmpl := func(ch *etree.Element) *template.Template {
-		t, err := template.Parse(ch.Text())
-		if err != nil {
-			bc.Problems.Errorf(p.Doc.TextPos(ch), "<%s>: invalid message template: %v", ch.Tag, err)
-			return nil
-		}
-		for _, r := range t.Refs() {
-			if exchange.IsPrivate(r) {
-				bc.Problems.Warnf(p.Doc.TextPos(ch), "<%s> logs the private variable %s", ch.Tag, r)
-			}
-		}
-		return t
-	}
 	var host, port string
 	for _, ch := range el.ChildElements() {
-		text := strings.TrimSpace(ch.Text())
-		switch ch.Tag {
-		case "Message":
-			s.message = tmpl(ch)
-		case "LogName":
-			s.logName = tmpl(ch)
+		switch text := strings.TrimSpace(ch.Text()); ch.Tag {
 		case "Host":
 			host = text
 		case "Port":
 			port = text
-		case "Protocol":
-			switch strings.ToUpper(text) {
-			case "UDP":
-				s.network = "udp"
-			case "TCP":
-				s.network = "tcp"
-			default:
-				bc.Problems.Errorf(p.Doc.TextPos(ch), "<Protocol> %q is not UDP or TCP", text)
-			}
-		case "FormatMessage":
-			s.format = boolText(bc, p.Doc, ch)
-		case "FileName":
-			s.file = text
-		case "SSLInfo":
-			bc.Problems.Warnf(p.Doc.Pos(ch), "<SSLInfo> is not supported by apigo's MessageLogging; messages go over plain TCP")
-		case "Labels", "ResourceType", "FileRotationOptions", "DateFormat":
 		default:
-			bc.Problems.Warnf(p.Doc.Pos(ch), "unknown element <%s> in <%s>, ignored", ch.Tag, el.Tag)
+			s.child(bc, p, el, ch, text)
 		}
 	}
 	if s.message == nil && countErrors(bc.Problems) == before {
@@ -173,6 +139,50 @@ func compileLogSink(bc *BuildContext, p *bundle.Policy, el *etree.Element) *logS
 		return nil
 	}
 	return s
+}
+
+// child compiles one child of <Syslog>, <File> or <CloudLogging>.
+func (s *logSink) child(bc *BuildContext, p *bundle.Policy, el, ch *etree.Element, text string) {
+	switch ch.Tag {
+	case "Message":
+		s.message = logTemplate(bc, p, ch)
+	case "LogName":
+		s.logName = logTemplate(bc, p, ch)
+	case "Protocol":
+		switch strings.ToUpper(text) {
+		case "UDP":
+			s.network = "udp"
+		case "TCP":
+			s.network = "tcp"
+		default:
+			bc.Problems.Errorf(p.Doc.TextPos(ch), "<Protocol> %q is not UDP or TCP", text)
+		}
+	case "FormatMessage":
+		s.format = boolText(bc, p.Doc, ch)
+	case "FileName":
+		s.file = text
+	case "SSLInfo":
+		bc.Problems.Warnf(p.Doc.Pos(ch), "<SSLInfo> is not supported by apigo's MessageLogging; messages go over plain TCP")
+	case "Labels", "ResourceType", "FileRotationOptions", "DateFormat":
+	default:
+		bc.Problems.Warnf(p.Doc.Pos(ch), "unknown element <%s> in <%s>, ignored", ch.Tag, el.Tag)
+	}
+}
+
+// logTemplate compiles a <Message> or <LogName>; referencing a private.
+// variable is allowed (the user asked for it) but warned about.
+func logTemplate(bc *BuildContext, p *bundle.Policy, ch *etree.Element) *template.Template {
+	t, err := template.Parse(ch.Text())
+	if err != nil {
+		bc.Problems.Errorf(p.Doc.TextPos(ch), "<%s>: invalid message template: %v", ch.Tag, err)
+		return nil
+	}
+	for _, r := range t.Refs() {
+		if exchange.IsPrivate(r) {
+			bc.Problems.Warnf(p.Doc.TextPos(ch), "<%s> logs the private variable %s", ch.Tag, r)
+		}
+	}
+	return t
 }
 
 // Execute renders and queues the messages; it never fails.
