@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -224,7 +225,9 @@ func writeMessage(w http.ResponseWriter, m *exchange.Message) int {
 			h.Set("Content-Length", cl)
 		}
 		w.WriteHeader(status)
-		_, _ = io.Copy(w, m.Stream)
+		bp := copyBufPool.Get().(*[]byte)
+		_, _ = io.CopyBuffer(w, m.Stream, *bp)
+		copyBufPool.Put(bp)
 		_ = m.Stream.Close()
 		m.Stream = nil
 		return status
@@ -238,6 +241,11 @@ func writeMessage(w http.ResponseWriter, m *exchange.Message) int {
 	}
 	return status
 }
+
+// copyBufPool holds the buffers streamed bodies are copied through, so a
+// passthrough does not allocate 32 KiB per response (what
+// httputil.ReverseProxy does without a BufferPool).
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
 
 // hopHeaders are not forwarded (RFC 9110 7.6.1), as httputil.ReverseProxy.
 var hopHeaders = map[string]bool{

@@ -42,7 +42,9 @@ func New() *Exchange {
 		DottedTree: true,
 		req:        NewRequest(),
 		current:    "request",
-		vars:       map[string]any{},
+		// Sized for the ~30 variables the engine sets on every request, so
+		// the map does not grow step by step.
+		vars: make(map[string]any, 48),
 	}
 }
 
