@@ -115,8 +115,18 @@ func TestFlowCalloutNotDeployed(t *testing.T) {
 	files := hookWorkspace(`{}`)
 	files["src/main/apigee/environments/dev/deployments.json"] = `{"proxies":["p"],"sharedflows":["hooks"]}`
 	set, _ := bundle.Load([]string{writeFiles(t, files)}, bundle.Options{Env: "dev"})
-	_, ps := Build(set, Options{})
-	if !strings.Contains(ps.String(), `shared flow "auth" is not deployed`) || !strings.Contains(ps.String(), "FC-Auth.xml:1:") {
+	eng, ps := Build(set, Options{})
+	if eng == nil {
+		t.Fatalf("an undeployed shared flow is a warning, not an error: %s", ps.String())
+	}
+	defer eng.Close()
+	srv := httptest.NewServer(eng)
+	defer srv.Close()
+	status, _, body := do(t, "GET", srv.URL+"/p/x", "")
+	if status != 500 || !strings.Contains(body, "steps.flowcallout.SharedFlowNotFound") {
+		t.Errorf("calling an undeployed shared flow: %d %q", status, body)
+	}
+	if !strings.Contains(ps.String(), `warning: FlowCallout "FC-Auth": shared flow "auth" is not deployed`) || !strings.Contains(ps.String(), "FC-Auth.xml:1:") {
 		t.Errorf("problems = %s", ps.String())
 	}
 }

@@ -36,7 +36,9 @@ func buildFlowCallout(bc *BuildContext, p *bundle.Policy) Policy {
 		case "SharedFlowBundle":
 			fc.SharedFlow = strings.TrimSpace(el.Text())
 			if fc.SharedFlow != "" && bc.SharedFlows != nil && !bc.SharedFlows[fc.SharedFlow] {
-				bc.Problems.Errorf(p.Doc.Pos(el), "FlowCallout %q: shared flow %q is not deployed (SharedFlowDoesNotExist)", p.Name, fc.SharedFlow)
+				// A warning, so one proxy of a workspace validates on its own;
+				// running the step then faults with SharedFlowNotFound.
+				bc.Problems.Warnf(p.Doc.Pos(el), "FlowCallout %q: shared flow %q is not deployed (SharedFlowDoesNotExist); the step faults when it runs", p.Name, fc.SharedFlow)
 			}
 		case "Parameters":
 			for _, pe := range el.SelectElements("Parameter") {
@@ -55,7 +57,7 @@ func buildFlowCallout(bc *BuildContext, p *bundle.Policy) Policy {
 				}
 				fc.Params = append(fc.Params, fp)
 			}
-		case "DisplayName", "Description", "Properties":
+		case "DisplayName", "Description", "Properties", "FaultRules":
 		default:
 			bc.Problems.Warnf(p.Doc.Pos(el), "unknown element <%s> in <FlowCallout>, ignored", el.Tag)
 		}
