@@ -74,7 +74,12 @@ func (b *jsBuild) timeLimit() time.Duration {
 		return DefaultJavascriptTimeLimit
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(a.Value), 10, 64)
-	if err != nil || n <= 0 || n > int64(24*time.Hour/time.Millisecond) {
+	if err == nil && n == 0 {
+		// Real bundles deploy with timeLimit="0"; read it as "no limit
+		// given" and apply the default.
+		return DefaultJavascriptTimeLimit
+	}
+	if err != nil || n < 0 || n > int64(24*time.Hour/time.Millisecond) {
 		b.bc.Problems.Errorf(b.p.Doc.Pos(b.p.Element), "<Javascript> timeLimit=%q is not a positive number of milliseconds", a.Value)
 		return 0
 	}

@@ -147,7 +147,10 @@ func buildOAuthV2(bc *BuildContext, p *bundle.Policy) Policy {
 	o.GenerateErrorBody = errorBody == 1 || errorBody == -1 && o.GenerateResponse
 	o.defaults()
 	if !slices.Contains(oauthOperations, o.Operation) {
-		bc.Problems.Errorf(p.Doc.Pos(p.Element), "<OAuthV2> Operation %q is not supported (want one of %s)", o.Operation, strings.Join(oauthOperations, ", "))
+		// Apigee has more operations (GenerateJWTAccessToken,
+		// GenerateAccessTokenImplicitGrant, ...): say so at load, fault when
+		// the step runs, and let the rest of the bundle serve.
+		bc.Problems.Warnf(p.Doc.Pos(p.Element), "<OAuthV2> Operation %q is not supported by apigo (supported: %s); the step faults with steps.oauth.v2.NotSupported when it runs", o.Operation, strings.Join(oauthOperations, ", "))
 	}
 	if (o.Operation == "InvalidateToken" || o.Operation == "ValidateToken") && len(o.Tokens) == 0 {
 		bc.Problems.Errorf(p.Doc.Pos(p.Element), "<OAuthV2> %s needs <Tokens><Token type=\"accesstoken\">variable</Token></Tokens>", o.Operation)
@@ -242,6 +245,9 @@ func (o *OAuthV2) Execute(ctx context.Context, x *exchange.Exchange) error {
 		err = o.authorize(ctx, x)
 	case "InvalidateToken", "ValidateToken":
 		err = o.setStatus(ctx, x)
+	default:
+		err = &Fault{Name: "NotSupported", Code: "steps.oauth.v2.NotSupported", Status: http.StatusInternalServerError,
+			FaultString: "OAuthV2 operation " + o.Operation + " is not supported by apigo"}
 	}
 	if f, ok := err.(*Fault); ok {
 		f.Source, f.Policy = "policy", o.Name

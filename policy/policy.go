@@ -146,7 +146,7 @@ func init() {
 		"SetOAuthV2Info", "SpikeArrest", "StatisticsCollector", "TraceCapture", "VerifyAPIKey",
 		"VerifyIAM", "VerifyJWS", "VerifyJWT", "XMLThreatProtection", "XMLToJSON", "XSL",
 		"SanitizeUserPrompt", "SanitizeModelResponse", "SemanticCacheLookup", "SemanticCachePopulate",
-		"PromptTokenLimit", "LLMTokenQuota",
+		"PromptTokenLimit", "Script",
 	} {
 		knownTypes[n] = true
 	}
