@@ -42,7 +42,9 @@ func (e *Engine) resolveLocalTargets(ps *bundle.Problems) {
 				}
 			}
 			if t.localPE == nil {
-				ps.Errorf(lc.Pos, "LocalTargetConnection: no deployed proxy %q with ProxyEndpoint %q", lc.APIProxy, epName)
+				// A warning, so a proxy validates without the one it chains to;
+				// a request routed here faults with ApplicationNotFound.
+				ps.Warnf(lc.Pos, "LocalTargetConnection: no deployed proxy %q with ProxyEndpoint %q; requests routed here fault", lc.APIProxy, epName)
 			}
 		}
 	}
@@ -59,6 +61,10 @@ func (ex *execution) callLocal(t *targetEndpoint) *policy.Fault {
 	}
 	base := t.local.Path
 	pe := t.localPE
+	if pe == nil && t.local.APIProxy != "" {
+		return &policy.Fault{Name: "ApplicationNotFound", Code: "messaging.adaptors.http.flow.ApplicationNotFound", Status: 404,
+			FaultString: "Unable to identify proxy " + t.local.APIProxy + " for a LocalTargetConnection", Source: "target"}
+	}
 	if pe != nil {
 		base = pe.basePath
 		if base == "/" {

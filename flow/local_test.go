@@ -1,6 +1,9 @@
 package flow
 
 import (
+	"net/http/httptest"
+
+	"github.com/apigo/apigo/bundle"
 	"strings"
 	"testing"
 )
@@ -65,5 +68,24 @@ func TestServiceCalloutLocalTarget(t *testing.T) {
 	status, _, body := do(t, "GET", srv.URL+"/front", "")
 	if status != 200 || body != "200: back saw /inner" {
 		t.Errorf("local ServiceCallout: %d %q", status, body)
+	}
+}
+
+func TestProxyChainingToUndeployedProxy(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"apiproxy/proxies/default.xml": proxyXML("default", "/front", `<RouteRule name="r"><TargetEndpoint>t</TargetEndpoint></RouteRule>`),
+		"apiproxy/targets/t.xml":       `<TargetEndpoint name="t"><LocalTargetConnection><APIProxy>elsewhere</APIProxy></LocalTargetConnection></TargetEndpoint>`,
+	})
+	set, _ := bundle.Load([]string{dir}, bundle.Options{})
+	eng, ps := Build(set, Options{})
+	if eng == nil || !strings.Contains(ps.String(), `warning: LocalTargetConnection: no deployed proxy "elsewhere"`) {
+		t.Fatalf("want a warning and an engine: %s", ps.String())
+	}
+	defer eng.Close()
+	srv := httptest.NewServer(eng)
+	defer srv.Close()
+	status, _, body := do(t, "GET", srv.URL+"/front", "")
+	if status != 404 || !strings.Contains(body, "ApplicationNotFound") {
+		t.Errorf("chaining to an undeployed proxy: %d %q", status, body)
 	}
 }
