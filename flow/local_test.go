@@ -2,10 +2,10 @@ package flow
 
 import (
 	"net/http/httptest"
-
-	"github.com/apigo/apigo/bundle"
 	"strings"
 	"testing"
+
+	"github.com/apigo/apigo/bundle"
 )
 
 func TestProxyChaining(t *testing.T) {
