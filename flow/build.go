@@ -186,7 +186,15 @@ func Build(set *bundle.Set, opts Options) (*Engine, *bundle.Problems) {
 		e.opts.Store = store.NewMemory(store.MemoryOptions{Now: e.opts.Policy.Now})
 		e.ownStore = true
 	}
-	if err := policy.SeedKVMs(context.Background(), e.opts.Store, e.opts.Data, set.Env, e.opts.Org); err != nil {
+	// Seed under the environment name the engine runs as ("local" or --env
+	// when no workspace environment is loaded), as the KVM policies read it.
+	seedEnv := &bundle.Environment{Name: e.opts.Env}
+	if set.Env != nil {
+		cp := *set.Env
+		cp.Name = e.opts.Env
+		seedEnv = &cp
+	}
+	if err := policy.SeedKVMs(context.Background(), e.opts.Store, e.opts.Data, seedEnv, e.opts.Org); err != nil {
 		ps.Errorf(bundle.Pos{File: "maps.json"}, "seeding key value maps: %v", err)
 	}
 	sharedFlows := map[string]bool{}
