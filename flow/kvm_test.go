@@ -172,3 +172,15 @@ func TestKVMReadThroughCacheAndPrivateValues(t *testing.T) {
 		t.Errorf("no trace event for private.apikey: the check above proved nothing")
 	}
 }
+
+// TestKVMSeededByTheEngine: the engine seeds maps.json entries itself,
+// under the environment it runs as (here --env prod without a workspace).
+func TestKVMSeededByTheEngine(t *testing.T) {
+	data := &bundle.Data{KVMs: []*bundle.KVM{
+		{Name: "settings", Scope: "environment", Environment: "prod", Entries: []bundle.KVMEntry{{Name: "greeting", Value: "bonjour"}}},
+	}}
+	_, srv := startEngine(t, Options{Env: "prod", Data: data}, kvmProxy(t, "alpha", "/a"))
+	if _, _, body := do(t, "GET", srv.URL+"/a/env/get?k=greeting", ""); body != "bonjour" {
+		t.Errorf("seeded entry = %q, want bonjour", body)
+	}
+}
