@@ -126,6 +126,10 @@ func readPolicy(s source, file string, b *Bundle, ps *Problems) {
 	if p.Name == "" {
 		p.Name = baseName(file)
 		ps.Warnf(p.Pos, "policy has no name attribute; using the file name %q", p.Name)
+	} else if bn := baseName(file); bn != p.Name {
+		// Steps name policies by the attribute, so this works, but Apigee's
+		// tools expect the two to agree (apigeelint PO006).
+		ps.Warnf(p.Pos, "policy name %q differs from its file name %q; steps must use %q", p.Name, bn+".xml", p.Name)
 	}
 	p.Enabled = r.boolAttr(root, "enabled", true)
 	p.ContinueOnError = r.boolAttr(root, "continueOnError", false)

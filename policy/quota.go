@@ -192,6 +192,12 @@ func (q *Quota) readProductConfig(bc *BuildContext, p *bundle.Policy, el *etree.
 	q.ProductStep = strings.TrimSpace(el.SelectAttrValue("stepName", ""))
 	if q.ProductStep == "" {
 		bc.Problems.Errorf(p.Doc.Pos(el), "<UseQuotaConfigInAPIProduct> needs a stepName")
+	} else if bc.Bundle != nil && bc.Bundle.Policies != nil {
+		if vp := bc.Bundle.Policies[q.ProductStep]; vp == nil || vp.Type != "VerifyAPIKey" && vp.Type != "OAuthV2" {
+			// apigeelint PO035: the product's quota comes from that policy's
+			// variables, so the DefaultConfig always applies.
+			bc.Problems.Warnf(p.Doc.Pos(el), "<UseQuotaConfigInAPIProduct> stepName %q is not a VerifyAPIKey or OAuthV2 policy of this bundle; the product quota will never be found", q.ProductStep)
+		}
 	}
 	dc := el.SelectElement("DefaultConfig")
 	if dc == nil {

@@ -471,3 +471,23 @@ func rlBench(b *testing.B, pol Policy) {
 		}
 	})
 }
+
+// TestQuotaProductStepMustExist: a stepName naming no VerifyAPIKey/OAuthV2
+// policy of the bundle is a warning (apigeelint PO035).
+func TestQuotaProductStepMustExist(t *testing.T) {
+	const q = `<Quota name="Q"><UseQuotaConfigInAPIProduct stepName="VA-1"><DefaultConfig><Allow>5</Allow><Interval>1</Interval><TimeUnit>minute</TimeUnit></DefaultConfig></UseQuotaConfigInAPIProduct></Quota>`
+	for _, c := range []struct {
+		policies map[string]*bundle.Policy
+		warn     bool
+	}{
+		{map[string]*bundle.Policy{}, true},
+		{map[string]*bundle.Policy{"VA-1": {Name: "VA-1", Type: "AssignMessage"}}, true},
+		{map[string]*bundle.Policy{"VA-1": {Name: "VA-1", Type: "VerifyAPIKey"}}, false},
+	} {
+		pol, ps := buildXML(t, q, &BuildContext{Bundle: &bundle.Bundle{Policies: c.policies}})
+		got := strings.Contains(ps.String(), `stepName "VA-1" is not a VerifyAPIKey or OAuthV2 policy`)
+		if pol == nil || ps.HasErrors() || got != c.warn {
+			t.Errorf("policies %v: built=%v problems %q, want warning=%v", c.policies, pol != nil, ps.String(), c.warn)
+		}
+	}
+}
