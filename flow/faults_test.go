@@ -121,3 +121,21 @@ func TestProxyDefaultFaultRuleSwitch(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyPanicBecomesFault: a panicking policy answers a 500 fault and
+// the next request is served normally.
+func TestPolicyPanicBecomesFault(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"apiproxy/proxies/default.xml": proxyXML("default", "/p", `<PreFlow><Request>
+			<Step><Name>Boom</Name><Condition>request.header.x-boom = "1"</Condition></Step></Request></PreFlow><RouteRule name="n"/>`),
+		"apiproxy/policies/Boom.xml": `<Panic name="Boom"/>`,
+	})
+	_, srv := startEngine(t, Options{}, dir)
+	status, _, body := do(t, "GET", srv.URL+"/p", "", "X-Boom", "1")
+	if _, code := faultOf(t, body); status != 500 || code != "steps.panic.ExecutionFailed" {
+		t.Errorf("panicking policy: %d %q", status, body)
+	}
+	if status, _, _ := do(t, "GET", srv.URL+"/p", ""); status != 200 {
+		t.Errorf("next request: %d, want 200", status)
+	}
+}

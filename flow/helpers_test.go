@@ -148,3 +148,13 @@ func merge(ms ...map[string]string) map[string]string {
 	}
 	return out
 }
+
+// panicker is a test-only policy that panics, to show one broken request
+// never takes the server down.
+type panicker struct{}
+
+func (panicker) Execute(context.Context, *exchange.Exchange) error { panic("boom") }
+
+func init() {
+	policy.Register("Panic", "panic", func(*policy.BuildContext, *bundle.Policy) policy.Policy { return panicker{} })
+}
