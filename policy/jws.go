@@ -431,23 +431,11 @@ type DecodeJWS struct {
 }
 
 func buildDecodeJWS(bc *BuildContext, p *bundle.Policy) Policy {
-	before := countErrors(bc.Problems)
-	b := &joseBuild{bc: bc, p: p, prefix: "jws"}
-	d := &DecodeJWS{Name: p.Name}
-	for _, el := range p.Element.ChildElements() {
-		switch el.Tag {
-		case "Source":
-			d.Source = b.source(el)
-		case "IgnoreUnresolvedVariables":
-			boolText(bc, p.Doc, el)
-		default:
-			b.warnUnknown(el)
-		}
-	}
-	if countErrors(bc.Problems) > before {
+	src, ok := (&joseBuild{bc: bc, p: p, prefix: "jws"}).decodeSource()
+	if !ok {
 		return nil
 	}
-	return d
+	return &DecodeJWS{Name: p.Name, Source: src}
 }
 
 // Execute decodes the JWS.

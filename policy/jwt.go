@@ -319,23 +319,28 @@ type DecodeJWT struct {
 }
 
 func buildDecodeJWT(bc *BuildContext, p *bundle.Policy) Policy {
-	before := countErrors(bc.Problems)
-	b := &joseBuild{bc: bc, p: p, prefix: "jwt"}
-	d := &DecodeJWT{Name: p.Name, now: joseClock(bc)}
-	for _, el := range p.Element.ChildElements() {
+	src, ok := (&joseBuild{bc: bc, p: p, prefix: "jwt"}).decodeSource()
+	if !ok {
+		return nil
+	}
+	return &DecodeJWT{Name: p.Name, Source: src, now: joseClock(bc)}
+}
+
+// decodeSource reads what DecodeJWT and DecodeJWS take: a Source and
+// IgnoreUnresolvedVariables. ok is false when the element had errors.
+func (b *joseBuild) decodeSource() (src joseSource, ok bool) {
+	before := countErrors(b.bc.Problems)
+	for _, el := range b.p.Element.ChildElements() {
 		switch el.Tag {
 		case "Source":
-			d.Source = b.source(el)
+			src = b.source(el)
 		case "IgnoreUnresolvedVariables":
-			boolText(bc, p.Doc, el)
+			boolText(b.bc, b.p.Doc, el)
 		default:
 			b.warnUnknown(el)
 		}
 	}
-	if countErrors(bc.Problems) > before {
-		return nil
-	}
-	return d
+	return src, countErrors(b.bc.Problems) == before
 }
 
 // Execute decodes the token.
