@@ -137,6 +137,7 @@ type targetEndpoint struct {
 	url       *template.Template     // the URL of a URL connection
 	conn      *httptarget.Connection // nil without HTTPTargetConnection
 	direct    *httptarget.Connection // load-balanced only: for a target.url a policy sets
+	basePath  any                    // target.basepath of a literal URL, parsed once
 	local     *bundle.LocalTargetConnection
 	localPE   *proxyEndpoint // the chained endpoint when named by APIProxy
 	streamRsp bool           // no target or proxy response step can read the body
@@ -314,6 +315,9 @@ func (bd *builder) target(p *proxy, te *bundle.TargetEndpoint) *targetEndpoint {
 	case te.HTTP != nil:
 		t.conn = httptarget.Build(te.HTTP, te.Doc, bd.set.Env, bd.opts.Target, bd.problems)
 		t.url = t.conn.URL()
+		if t.url != nil && t.url.IsLiteral() {
+			t.basePath = urlPath(t.url.String())
+		}
 		p.conns = append(p.conns, t.conn)
 		if t.conn.LoadBalanced() {
 			d := *te.HTTP

@@ -195,3 +195,28 @@ func TestTransportFaults(t *testing.T) {
 		t.Errorf("after faults: status %d", status)
 	}
 }
+
+// TestTargetBasepath: target.basepath is the path of the configured URL
+// (null without one), target.url the URL before suffix and query.
+func TestTargetBasepath(t *testing.T) {
+	be := backend(t)
+	am := `<AssignMessage name="AM-T"><Set><Headers><Header name="X-Basepath">{target.basepath:null}</Header>
+		<Header name="X-Url">{target.url}</Header></Headers></Set></AssignMessage>`
+	dir := writeFiles(t, map[string]string{
+		"apiproxy/proxies/default.xml": proxyXML("default", "/v1", `
+			<RouteRule name="bare"><Condition>request.header.x-bare = "1"</Condition><TargetEndpoint>bare</TargetEndpoint></RouteRule>
+			<RouteRule name="r"><TargetEndpoint>default</TargetEndpoint></RouteRule>`),
+		"apiproxy/targets/default.xml": targetXML("default", "http://backend.test/api/v2", `<PostFlow><Response><Step><Name>AM-T</Name></Step></Response></PostFlow>`),
+		"apiproxy/targets/bare.xml":    targetXML("bare", "http://backend.test", `<PostFlow><Response><Step><Name>AM-T</Name></Step></Response></PostFlow>`),
+		"apiproxy/policies/AM-T.xml":   am,
+	})
+	_, srv := startEngine(t, Options{MapURL: []URLMap{{From: "http://backend.test", To: be.URL}}}, dir)
+	_, hdr, _ := do(t, "GET", srv.URL+"/v1/x?q=1", "")
+	if hdr.Get("X-Basepath") != "/api/v2" || hdr.Get("X-Url") != "http://backend.test/api/v2" {
+		t.Errorf("target.basepath %q target.url %q", hdr.Get("X-Basepath"), hdr.Get("X-Url"))
+	}
+	_, hdr, _ = do(t, "GET", srv.URL+"/v1/x", "", "X-Bare", "1")
+	if hdr.Get("X-Basepath") != "null" {
+		t.Errorf("target.basepath without a path = %q, want null", hdr.Get("X-Basepath"))
+	}
+}

@@ -151,7 +151,11 @@ func (ex *execution) targetFlows(t *targetEndpoint) *policy.Fault {
 	if t.url != nil {
 		u := t.url.Render(x)
 		x.SetSystem("target.url", u)
-		x.SetSystem("target.basepath", urlPath(u))
+		bp := t.basePath
+		if !t.url.IsLiteral() {
+			bp = urlPath(u)
+		}
+		x.SetSystem("target.basepath", bp)
 	}
 	x.SetSystem("target.copy.pathsuffix", true)
 	x.SetSystem("target.copy.queryparams", true)
